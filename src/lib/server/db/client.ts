@@ -1,0 +1,39 @@
+import postgres from 'postgres';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import * as schema from './schema/index';
+
+export type Schema = typeof schema;
+export type Db = PostgresJsDatabase<Schema>;
+/** A transaction handle has the same query surface as the database. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export interface DbHandle {
+	db: Db;
+	sql: postgres.Sql;
+	close(): Promise<void>;
+}
+
+export function createDb(url: string, opts: { max?: number; applicationName?: string } = {}): DbHandle {
+	const sql = postgres(url, {
+		max: opts.max ?? 10,
+		onnotice: () => {},
+		connection: { application_name: opts.applicationName ?? 'voxcalls' }
+	});
+	const db = drizzle(sql, { schema, casing: 'snake_case' });
+	return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * Runs `fn` in a transaction, reusing an outer one when `db` already is a transaction, so service verbs
+ * compose, tests can roll back, and outbox rows commit with the change they describe.
+ */
+export async function inTransaction<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
+	if (isTx(db)) return fn(db);
+	return (db as Db).transaction(fn);
+}
+
+function isTx(db: DbOrTx): db is Tx {
+	// drizzle's PgTransaction has `rollback`; the root database does not.
+	return typeof (db as { rollback?: unknown }).rollback === 'function';
+}

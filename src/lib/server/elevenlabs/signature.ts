@@ -1,0 +1,72 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+// Node lower-cases incoming header names; ElevenLabs sends `ElevenLabs-Signature`.
+export const ELEVENLABS_SIGNATURE_HEADER = 'elevenlabs-signature';
+
+// Upstream rejects anything older than 30 minutes and has no bound on the future side.
+export const DEFAULT_TOLERANCE_SECS = 30 * 60;
+
+export type SignatureFailureReason = 'missing_header' | 'malformed_header' | 'too_old' | 'mismatch';
+
+export type SignatureVerification =
+	| { ok: true; timestampSecs: number }
+	| { ok: false; reason: SignatureFailureReason };
+
+export interface VerifyWebhookSignatureInput {
+	rawBody: Buffer | string;
+	header: string | null | undefined;
+	secret: string;
+	nowMs?: number;
+	toleranceSecs?: number;
+}
+
+// A hex SHA-256 digest is always 64 chars; anything else cannot match and is rejected before hashing.
+const HEX_DIGEST_LENGTH = 64;
+// Lower-case only: the SDK compares the hex string verbatim, so an upper-case digest would fail there too.
+const HEX_RE = /^[0-9a-f]{64}$/;
+const DIGITS_RE = /^\d{1,15}$/;
+
+function hmacHex(secret: string, timestamp: string, rawBody: Buffer | string): Buffer {
+	// Feeding the parts separately avoids concatenating (and copying) a possibly large body.
+	const hmac = createHmac('sha256', secret);
+	hmac.update(timestamp);
+	hmac.update('.');
+	hmac.update(rawBody);
+	return hmac.digest();
+}
+
+export function signWebhookBody(rawBody: string | Buffer, secret: string, timestampSecs?: number): string {
+	const t = String(Math.floor(timestampSecs ?? Date.now() / 1000));
+	return `t=${t},v0=${hmacHex(secret, t, rawBody).toString('hex')}`;
+}
+
+/**
+ * Mirrors the SDK's `constructEvent` parsing (split on ',', first `t=` part, first `v0=` part) so that a
+ * header the SDK would accept is accepted here too, but compares in constant time.
+ */
+export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): SignatureVerification {
+	const { rawBody, header, secret } = input;
+	if (!header) return { ok: false, reason: 'missing_header' };
+
+	let timestamp: string | undefined;
+	let signature: string | undefined;
+	for (const part of header.split(',')) {
+		const p = part.trim();
+		if (timestamp === undefined && p.startsWith('t=')) timestamp = p.slice(2);
+		else if (signature === undefined && p.startsWith('v0=')) signature = p.slice(3);
+	}
+	if (!timestamp || !signature || !DIGITS_RE.test(timestamp)) return { ok: false, reason: 'malformed_header' };
+
+	const timestampSecs = Number(timestamp);
+	const nowMs = input.nowMs ?? Date.now();
+	const toleranceSecs = input.toleranceSecs ?? DEFAULT_TOLERANCE_SECS;
+	if (timestampSecs * 1000 < nowMs - toleranceSecs * 1000) return { ok: false, reason: 'too_old' };
+
+	// Length and charset are checked first: timingSafeEqual throws on unequal lengths, and a non-hex string
+	// would silently decode to a shorter buffer.
+	if (signature.length !== HEX_DIGEST_LENGTH || !HEX_RE.test(signature)) return { ok: false, reason: 'mismatch' };
+	const expected = hmacHex(secret, timestamp, rawBody);
+	const given = Buffer.from(signature, 'hex');
+	if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'mismatch' };
+	return { ok: true, timestampSecs };
+}

@@ -1,0 +1,81 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type postgres from 'postgres';
+
+export interface ComponentHealth {
+	ok: boolean;
+	detail?: string;
+	[k: string]: unknown;
+}
+export interface Health {
+	ok: boolean;
+	down: string[];
+	components: Record<string, ComponentHealth>;
+}
+
+const TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+	return Promise.race([
+		p,
+		new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS))
+	]);
+}
+
+function message(err: unknown) {
+	return err instanceof Error ? err.message : String(err);
+}
+
+/** Checks each store independently, so one being down never hides the state of the others. */
+export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClient }): Promise<Health> {
+	const [postgresH, clickhouseH, queueH, outboxH] = await Promise.all([
+		withTimeout(deps.sql`select 1`, 'PostgreSQL').then(
+			() => ({ ok: true }),
+			(err) => ({ ok: false, detail: message(err) })
+		),
+		withTimeout(deps.ch.ping(), 'ClickHouse').then(
+			(r) => (r.success ? { ok: true } : { ok: false, detail: message(r.error) }),
+			(err) => ({ ok: false, detail: message(err) })
+		),
+		withTimeout(
+			deps.sql<{ queued: number; active: number; worker_age_s: number | null }[]>`
+				select
+					(select count(*)::int from pgboss.job where state in ('created', 'retry')) as queued,
+					(select count(*)::int from pgboss.job where state = 'active') as active,
+					(select extract(epoch from now() - max(seen_at))::int from worker_heartbeat) as worker_age_s`,
+			'job queue'
+		).then(
+			([r]) => {
+				// A worker that has not stamped its heartbeat for a minute is not working the queue.
+				const workerOk = r.worker_age_s !== null && r.worker_age_s < 60;
+				return {
+					ok: workerOk,
+					queued: r.queued,
+					active: r.active,
+					workerLastSeenSecondsAgo: r.worker_age_s,
+					...(workerOk ? {} : { detail: r.worker_age_s === null ? 'no worker has started' : `no worker heartbeat for ${r.worker_age_s}s` })
+				};
+			},
+			(err) => ({ ok: false, detail: message(err) })
+		),
+		withTimeout(
+			deps.sql<{ pending: number; oldest_s: number | null }[]>`
+				select count(*)::int as pending, extract(epoch from now() - min(created_at))::int as oldest_s
+				from outbox where sent_at is null`,
+			'outbox'
+		).then(
+			([r]) => ({ ok: true, pending: r.pending, oldestPendingSeconds: r.oldest_s }),
+			// Before ingestion is migrated there is no outbox; that is not an outage.
+			(err) => (/relation "outbox" does not exist/.test(message(err)) ? { ok: true, pending: 0 } : { ok: false, detail: message(err) })
+		)
+	]);
+	const components: Record<string, ComponentHealth> = {
+		postgres: postgresH,
+		clickhouse: clickhouseH,
+		queue: queueH,
+		outbox: outboxH
+	};
+	const down = Object.entries(components)
+		.filter(([, c]) => !c.ok)
+		.map(([k]) => k);
+	return { ok: down.length === 0, down, components };
+}

@@ -1,0 +1,24 @@
+import type PgBoss from 'pg-boss';
+import type { DbHandle } from '../../db/client';
+import type { ClickHouseClient } from '../../analytics/client';
+import type { JobName, JobPayload } from '../names';
+import { heartbeatHandler } from './heartbeat';
+
+export interface JobDeps {
+	db: DbHandle;
+	ch: ClickHouseClient;
+	boss: PgBoss;
+	workerId: string;
+}
+
+export interface JobHandler<N extends JobName = JobName> {
+	name: N;
+	/** pg-boss work options: batch size and polling interval for this queue. */
+	options?: PgBoss.WorkOptions;
+	/** Optional cron schedule (pg-boss schedule) for this queue. */
+	cron?: string;
+	handle(payloads: JobPayload<N>[], deps: JobDeps): Promise<void>;
+}
+
+// One handler file per job; the worker registers every handler listed here.
+export const handlers: JobHandler[] = [heartbeatHandler as JobHandler];

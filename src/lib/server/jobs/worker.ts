@@ -1,0 +1,69 @@
+// The job worker: its own process (`npm run worker`). Web requests only enqueue.
+import { randomUUID } from 'node:crypto';
+import { getClickHouse } from '../analytics/client';
+import { getDb } from '../db/index';
+import { env } from '../env';
+import { log } from '../log';
+import { createBoss, startBoss } from './boss';
+import { handlers, type JobDeps } from './handlers/index';
+import { stampWorkerHeartbeat } from './handlers/heartbeat';
+import { JOBS } from './names';
+
+export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
+	const e = env();
+	const workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+	const db = getDb();
+	const ch = getClickHouse();
+	const boss = createBoss(e.DATABASE_URL);
+	boss.on('error', (err) => log.error('pg-boss error', { err }));
+	await startBoss(boss);
+	const deps: JobDeps = { db, ch, boss, workerId };
+
+	for (const h of handlers) {
+		const schema = JOBS[h.name];
+		await boss.work(h.name, { batchSize: 50, pollingIntervalSeconds: 0.5, ...h.options }, async (jobs) => {
+			// Payloads are parsed at the edge; a malformed one fails its job loudly instead of half-running.
+			await h.handle(jobs.map((j) => schema.parse(j.data)) as never, deps);
+		});
+		if (h.cron) await boss.schedule(h.name, h.cron, {});
+	}
+	await stampWorkerHeartbeat(deps);
+	const beat = setInterval(() => stampWorkerHeartbeat(deps).catch((err) => log.warn('heartbeat failed', { err })), 10_000);
+	log.info('worker started', { workerId, queues: handlers.map((h) => h.name) });
+
+	let stopping: Promise<void> | undefined;
+	const stop = () =>
+		(stopping ??= (async () => {
+			clearInterval(beat);
+			log.info('worker stopping: finishing in-flight jobs', { workerId });
+			// graceful: active jobs finish; any that cannot within the timeout stay active, expire and are retried.
+			await boss.stop({ graceful: true, timeout: 30_000, wait: true });
+			await db.close();
+			await ch.close();
+			log.info('worker stopped', { workerId });
+		})());
+	return { stop };
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/src\//, '/src/'));
+if (isMain) {
+	runWorker()
+		.then(({ stop }) => {
+			const onSignal = (sig: string) => {
+				log.info(`received ${sig}`);
+				stop().then(
+					() => process.exit(0),
+					(err) => {
+						log.error('shutdown failed', { err });
+						process.exit(1);
+					}
+				);
+			};
+			process.once('SIGTERM', () => onSignal('SIGTERM'));
+			process.once('SIGINT', () => onSignal('SIGINT'));
+		})
+		.catch((err) => {
+			console.error(`[worker] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+			process.exit(1);
+		});
+}

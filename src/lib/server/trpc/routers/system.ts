@@ -1,0 +1,5 @@
+import { publicProcedure, router } from '../init';
+
+export const systemRouter = router({
+	ping: publicProcedure.query(() => ({ pong: true as const }))
+});
