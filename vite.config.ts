@@ -12,7 +12,8 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts'],
-					environment: 'node'
+					environment: 'node',
+					sequence: { groupOrder: 0 }
 				}
 			},
 			{
@@ -20,6 +21,8 @@ export default defineConfig({
 				test: {
 					name: 'integration',
 					include: ['tests/integration/**/*.test.ts'],
+					exclude: ['tests/integration/faults/**'],
+					sequence: { groupOrder: 0 },
 					environment: 'node',
 					globalSetup: ['tests/setup/global-setup.ts'],
 					setupFiles: ['tests/setup/integration-env.ts'],
@@ -32,7 +35,23 @@ export default defineConfig({
 			{
 				extends: true,
 				test: {
+					// Fault tests stop and restart the shared servers, so they run alone, after the others.
+					name: 'faults',
+					include: ['tests/integration/faults/**/*.test.ts'],
+					environment: 'node',
+					globalSetup: ['tests/setup/global-setup.ts'],
+					setupFiles: ['tests/setup/integration-env.ts'],
+					testTimeout: 600_000,
+					hookTimeout: 180_000,
+					fileParallelism: false,
+					sequence: { groupOrder: 1 }
+				}
+			},
+			{
+				extends: true,
+				test: {
 					name: 'e2e',
+					sequence: { groupOrder: 2 },
 					include: ['tests/e2e/**/*.test.ts'],
 					environment: 'node',
 					globalSetup: ['tests/setup/global-setup.ts', 'tests/setup/e2e-server.ts'],
