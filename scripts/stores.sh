@@ -81,8 +81,10 @@ ch_up() {
     log "ClickHouse already running on 127.0.0.1:$CH_HTTP_PORT"
   else
     log "starting ClickHouse on 127.0.0.1:$CH_HTTP_PORT"
-    (cd "$CH_DIR" && nohup /usr/sbin/clickhouse-server --config-file="$CH_DIR/etc/config.xml" \
-      --pid-file="$(ch_pidfile)" >"$CH_DIR/log/stdout.log" 2>&1 &)
+    # 18.16 writes no pid file unless daemonised, so record the pid of the background process ourselves.
+    ( cd "$CH_DIR" && exec setsid nohup /usr/sbin/clickhouse-server --config-file="$CH_DIR/etc/config.xml" \
+        >"$CH_DIR/log/stdout.log" 2>&1 ) &
+    echo $! > "$(ch_pidfile)"
   fi
   for _ in $(seq 1 120); do ch_answers && break; sleep 0.5; done
   ch_answers || { log "ClickHouse did not answer; see $CH_DIR/log"; tail -20 "$CH_DIR/log/clickhouse-server.err.log" >&2 || true; exit 1; }
@@ -92,6 +94,8 @@ ch_up() {
 }
 
 ch_down() {
+  # Fall back to the process running our config, in case the pid file is gone.
+  if ! ch_running; then pgrep -f "clickhouse-server --config-file=$CH_DIR/etc/config.xml" | head -1 > "$(ch_pidfile)" || true; fi
   if ch_running; then
     local pid; pid="$(cat "$(ch_pidfile)")"
     log "stopping ClickHouse (pid $pid)"

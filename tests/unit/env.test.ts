@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { clickhouseTarget, ConfigError, parseEnv } from '../../src/lib/server/env';
+
+const good = {
+	DATABASE_URL: 'postgres://postgres@127.0.0.1:55432/voxcalls',
+	CLICKHOUSE_URL: 'http://127.0.0.1:58123/voxcalls',
+	APP_SECRET: 'a'.repeat(32),
+	ORIGIN: 'http://localhost:3000'
+};
+
+describe('configuration', () => {
+	it('accepts a complete environment and fills defaults', () => {
+		const e = parseEnv(good);
+		expect(e.PORT).toBe(3000);
+		expect(e.POLL_INTERVAL_MINUTES).toBe(5);
+		expect(clickhouseTarget(e)).toEqual({ url: 'http://127.0.0.1:58123', database: 'voxcalls' });
+	});
+
+	it.each([
+		['DATABASE_URL', undefined, /DATABASE_URL \(missing\): expected a postgres:\/\/ URL/],
+		['DATABASE_URL', 'mysql://x/y', /DATABASE_URL \(malformed\): expected a postgres:\/\/ URL/],
+		['CLICKHOUSE_URL', 'http://127.0.0.1:58123', /CLICKHOUSE_URL \(malformed\): .*path names the database/],
+		['APP_SECRET', 'short', /APP_SECRET \(malformed\): expected at least 32 characters/],
+		['ORIGIN', '', /ORIGIN \(missing\)/],
+		['PORT', 'eighty', /PORT \(malformed\)/]
+	])('stops on a bad %s, naming it and what is expected', (name, value, message) => {
+		const raw: Record<string, string | undefined> = { ...good, [name]: value };
+		expect(() => parseEnv(raw)).toThrow(ConfigError);
+		expect(() => parseEnv(raw)).toThrow(message);
+	});
+
+	it('lists every bad variable at once', () => {
+		expect(() => parseEnv({})).toThrow(/DATABASE_URL[\s\S]*CLICKHOUSE_URL[\s\S]*APP_SECRET[\s\S]*ORIGIN/);
+	});
+});
