@@ -1,8 +1,18 @@
 import { router } from './init';
+import { auditRouter } from './routers/audit';
+import { authRouter } from './routers/auth';
+import { ingestionRouter } from './routers/ingestion';
+import { membersRouter } from './routers/members';
 import { systemRouter } from './routers/system';
+import { tenantsRouter } from './routers/tenants';
 
 export const appRouter = router({
-	system: systemRouter
+	system: systemRouter,
+	auth: authRouter,
+	tenants: tenantsRouter,
+	members: membersRouter,
+	audit: auditRouter,
+	ingestion: ingestionRouter
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,2 +1,5 @@
 export * from './tenants';
 export * from './system';
+export * from './auth';
+export * from './audit';
+export * from './ingest';

@@ -3,6 +3,8 @@ import type { DbHandle } from '../../db/client';
 import type { ClickHouseClient } from '../../analytics/client';
 import type { JobName, JobPayload } from '../names';
 import { heartbeatHandler } from './heartbeat';
+import { outboxRelayHandler } from './outbox-relay';
+import { webhookProcessHandler } from './webhook-process';
 
 export interface JobDeps {
 	db: DbHandle;
@@ -21,4 +23,4 @@ export interface JobHandler<N extends JobName = JobName> {
 }
 
 // One handler file per job; the worker registers every handler listed here.
-export const handlers: JobHandler[] = [heartbeatHandler as JobHandler];
+export const handlers: JobHandler[] = [heartbeatHandler as JobHandler, webhookProcessHandler as JobHandler, outboxRelayHandler as JobHandler];

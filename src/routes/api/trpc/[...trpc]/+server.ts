@@ -1,5 +1,5 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { getDb } from '$lib/server/db/index';
+import { createContext } from '$lib/server/trpc/init';
 import { appRouter } from '$lib/server/trpc/root';
 import type { RequestHandler } from './$types';
 
@@ -8,7 +8,9 @@ const handler: RequestHandler = (event) =>
 		endpoint: '/api/trpc',
 		req: event.request,
 		router: appRouter,
-		createContext: () => ({ db: getDb().db })
+		createContext: () => createContext(event),
+		// API responses are per-user; never let a shared cache keep one.
+		responseMeta: () => ({ headers: new Headers({ 'cache-control': 'no-store' }) })
 	});
 
 export const GET = handler;

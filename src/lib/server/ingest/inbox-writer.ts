@@ -1,0 +1,150 @@
+import type postgres from 'postgres';
+
+// Group commit for the webhook inbox. Concurrent deliveries are gathered into one multi-row INSERT (one commit,
+// one WAL flush) and each request awaits the commit of its batch before answering 200. Batching is adaptive:
+// an idle writer flushes a lone row at once; while flushes are in flight new rows queue and go out together.
+
+export const INBOX_CHANNEL = 'ingest_inbox';
+
+export interface InboxRowInput {
+	connectionId: string;
+	eventType: string;
+	conversationId: string | null;
+	agentId: string | null;
+	eventTimestamp: number | null;
+	dedupKey: string;
+	body: string;
+	audioKey: string | null;
+}
+
+export interface InboxWriteResult {
+	/** The inbox row id; null for a duplicate (the earlier delivery's row is the one that counts). */
+	id: number | null;
+	duplicate: boolean;
+}
+
+export interface InboxWriterOptions {
+	/** Rows per INSERT (8 parameters per row). */
+	maxBatchRows?: number;
+	/** Concurrent INSERTs; each holds one pool connection while it commits. */
+	maxConcurrentFlushes?: number;
+	/** Extra wait before a flush to gather more rows; 0 relies on natural batching under load. */
+	lingerMs?: number;
+}
+
+interface Waiter {
+	row: InboxRowInput;
+	resolve: (r: InboxWriteResult) => void;
+	reject: (err: unknown) => void;
+}
+
+export interface InboxWriterStats {
+	batches: number;
+	rows: number;
+	duplicates: number;
+	largestBatch: number;
+}
+
+export class InboxWriter {
+	readonly stats: InboxWriterStats = { batches: 0, rows: 0, duplicates: 0, largestBatch: 0 };
+	private queue: Waiter[] = [];
+	private inflight = 0;
+	private scheduled = false;
+	private readonly idle: Array<() => void> = [];
+	private readonly maxBatchRows: number;
+	private readonly maxConcurrent: number;
+	private readonly lingerMs: number;
+
+	constructor(
+		private readonly sql: postgres.Sql,
+		opts: InboxWriterOptions = {}
+	) {
+		this.maxBatchRows = opts.maxBatchRows ?? 256;
+		this.maxConcurrent = opts.maxConcurrentFlushes ?? 3;
+		this.lingerMs = opts.lingerMs ?? 0;
+	}
+
+	/** Resolves once the row is committed (or found to be a duplicate); rejects if the batch's INSERT failed. */
+	write(row: InboxRowInput): Promise<InboxWriteResult> {
+		return new Promise((resolve, reject) => {
+			this.queue.push({ row, resolve, reject });
+			this.schedule();
+		});
+	}
+
+	/** Resolves when nothing is queued or in flight. */
+	async drain(): Promise<void> {
+		if (this.queue.length === 0 && this.inflight === 0) return;
+		await new Promise<void>((r) => this.idle.push(r));
+	}
+
+	private schedule(): void {
+		if (this.scheduled || this.inflight >= this.maxConcurrent || this.queue.length === 0) return;
+		this.scheduled = true;
+		const run = () => {
+			this.scheduled = false;
+			this.flush();
+		};
+		// setImmediate runs after the current I/O phase, so requests whose bodies finished together share a batch.
+		if (this.lingerMs > 0) setTimeout(run, this.lingerMs);
+		else setImmediate(run);
+	}
+
+	private flush(): void {
+		while (this.inflight < this.maxConcurrent && this.queue.length > 0) {
+			const batch = this.queue.splice(0, this.maxBatchRows);
+			this.inflight++;
+			this.insert(batch)
+				.catch((err) => {
+					for (const w of batch) w.reject(err);
+				})
+				.finally(() => {
+					this.inflight--;
+					if (this.queue.length > 0) this.schedule();
+					else if (this.inflight === 0) for (const r of this.idle.splice(0)) r();
+				});
+		}
+	}
+
+	private async insert(batch: Waiter[]): Promise<void> {
+		// The same body twice in one batch: insert it once, answer both (the second as a duplicate).
+		const firstByKey = new Map<string, Waiter>();
+		const unique: Waiter[] = [];
+		for (const w of batch) {
+			const k = `${w.row.connectionId}\u0000${w.row.dedupKey}`;
+			if (!firstByKey.has(k)) {
+				firstByKey.set(k, w);
+				unique.push(w);
+			}
+		}
+		const values = unique.map(({ row: r }) => ({
+			connection_id: r.connectionId,
+			event_type: r.eventType,
+			conversation_id: r.conversationId,
+			agent_id: r.agentId,
+			event_timestamp: r.eventTimestamp,
+			dedup_key: r.dedupKey,
+			body: r.body,
+			audio_key: r.audioKey
+		}));
+		// Multi-row VALUES measured ~20% cheaper than unnest() of arrays here (no array-literal escaping of bodies).
+		// The scalar subquery runs once, and only when a row was inserted, so the processor wakes without polling.
+		const inserted = await this.sql<{ id: string; connection_id: string; dedup_key: string }[]>`
+			with ins as (
+				insert into webhook_inbox ${this.sql(values)}
+				on conflict (connection_id, dedup_key) do nothing
+				returning id, connection_id, dedup_key
+			)
+			select ins.id, ins.connection_id, ins.dedup_key, (select pg_notify(${INBOX_CHANNEL}, '')) as notified from ins`;
+		const ids = new Map(inserted.map((r) => [`${r.connection_id}\u0000${r.dedup_key}`, Number(r.id)]));
+		this.stats.batches++;
+		this.stats.rows += batch.length;
+		this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+		for (const w of batch) {
+			const k = `${w.row.connectionId}\u0000${w.row.dedupKey}`;
+			const id = firstByKey.get(k) === w ? (ids.get(k) ?? null) : null;
+			if (id === null) this.stats.duplicates++;
+			w.resolve({ id, duplicate: id === null });
+		}
+	}
+}

@@ -1,0 +1,275 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type postgres from 'postgres';
+import type { DbHandle } from '../db/client';
+import { log } from '../log';
+import { IngestionErrorRecorder, pruneIngestionErrors } from '../services/ingestion-status/index';
+import type { Actor } from '../services/context';
+import { INBOX_CHANNEL } from './inbox-writer';
+import { processInboxBatch, pruneProcessedInbox } from './processor';
+import { isConnectionRefused, pruneSentOutbox, relayOutboxBatchToClickHouse } from './relay';
+import { OUTBOX_CHANNEL, QUARANTINE_CHANNEL, releaseQuarantinedBatch } from './upsert';
+
+// Long-running drivers for the worker. Each runs for a bounded time inside one pg-boss job (so a graceful stop
+// waits at most that long), holds a PostgreSQL session lock while it runs (one processor loop and one relay
+// across all workers; a dead worker's lock goes with its connection), sleeps on LISTEN with a short poll as a
+// fallback, and never throws for a failed round: it records the error, backs off and carries on.
+
+export const PROCESSOR_LEASE = 7263544;
+
+let shutdown: AbortController | undefined;
+/**
+ * Aborted when the process is asked to stop (SIGTERM/SIGINT), so a running loop ends its run at once and the
+ * worker's graceful stop does not wait out the rest of it. (pg-boss 10 gives handlers no abort signal.)
+ */
+export function processShutdownSignal(): AbortSignal {
+	if (!shutdown) {
+		const c = (shutdown = new AbortController());
+		for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => c.abort());
+	}
+	return shutdown.signal;
+}
+export const RELAY_LEASE = 7263543;
+
+export interface LoopDeps {
+	db: DbHandle;
+	actor: Actor;
+}
+
+export interface LoopOptions {
+	/** How long this run lasts. */
+	durationMs: number;
+	/** How long to wait for another run's lease before giving up (it is then that run's job). */
+	waitForLeaseMs?: number;
+	/** Called once the lease is held, e.g. to queue the successor job. */
+	onLease?: () => Promise<void> | void;
+	/** Stops the loop early (tests, shutdown). */
+	signal?: AbortSignal;
+}
+
+export interface LoopReport {
+	ran: boolean;
+	rounds: number;
+	items: number;
+	errors: number;
+}
+
+/** A wake-up latch: notify() ends the current (or next) wait early. */
+class Wakeup {
+	private pending = false;
+	private resolve: (() => void) | null = null;
+	notify() {
+		if (this.resolve) {
+			const r = this.resolve;
+			this.resolve = null;
+			r();
+		} else this.pending = true;
+	}
+	wait(ms: number, signal?: AbortSignal): Promise<void> {
+		if (this.pending || signal?.aborted) {
+			this.pending = false;
+			return Promise.resolve();
+		}
+		return new Promise<void>((resolve) => {
+			const done = () => {
+				clearTimeout(timer);
+				signal?.removeEventListener('abort', done);
+				this.resolve = null;
+				resolve();
+			};
+			const timer = setTimeout(done, ms);
+			signal?.addEventListener('abort', done, { once: true });
+			this.resolve = done;
+		});
+	}
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Wakeup().wait(ms, signal);
+
+/** Holds a session advisory lock on a reserved connection for the duration of `fn`; null if never acquired. */
+async function withLease<T>(sql: postgres.Sql, key: number, waitMs: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T | null> {
+	const conn = await sql.reserve();
+	try {
+		const until = Date.now() + waitMs;
+		for (;;) {
+			const [{ ok }] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${key}) as ok`;
+			if (ok) break;
+			if (Date.now() >= until || signal?.aborted) return null;
+			await sleep(250, signal);
+		}
+		try {
+			return await fn();
+		} finally {
+			await conn`select pg_advisory_unlock(${key})`.catch(() => {});
+		}
+	} finally {
+		conn.release();
+	}
+}
+
+async function listen(sql: postgres.Sql, channels: string[], onNotify: (channel: string) => void) {
+	const subs = await Promise.all(channels.map((c) => sql.listen(c, () => onNotify(c))));
+	return () => Promise.all(subs.map((s) => s.unlisten().catch(() => {})));
+}
+
+function backoff(failures: number) {
+	return Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
+}
+
+/**
+ * Drains the webhook inbox into conversations for `durationMs`: claims batches (several in parallel), releases
+ * quarantined conversations whose agent got mapped, and prunes processed inbox rows now and then.
+ */
+export async function runInboxProcessorLoop(
+	deps: LoopDeps,
+	opts: LoopOptions & { batchSize?: number; parallel?: number; pollMs?: number }
+): Promise<LoopReport> {
+	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0 };
+	const errors = new IngestionErrorRecorder(deps.db.db);
+	const ctx = { db: deps.db.db, actor: deps.actor };
+	const r = await withLease(deps.db.sql, PROCESSOR_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
+		report.ran = true;
+		await opts.onLease?.();
+		const inboxWake = new Wakeup();
+		let quarantineDue = true;
+		const unlisten = await listen(deps.db.sql, [INBOX_CHANNEL, QUARANTINE_CHANNEL], (c) => {
+			if (c === QUARANTINE_CHANNEL) quarantineDue = true;
+			inboxWake.notify();
+		});
+		const end = Date.now() + opts.durationMs;
+		let nextQuarantineSweep = 0;
+		let nextPrune = Date.now() + 60_000;
+		let failures = 0;
+		try {
+			while (Date.now() < end && !opts.signal?.aborted) {
+				report.rounds++;
+				try {
+					const batches = await Promise.all(
+						Array.from({ length: opts.parallel ?? 2 }, () => processInboxBatch({ ctx, input: { limit: opts.batchSize ?? 250, errors } }))
+					);
+					const claimed = batches.reduce((n, b) => n + b.claimed, 0);
+					report.items += claimed;
+					if (quarantineDue || Date.now() >= nextQuarantineSweep) {
+						quarantineDue = false;
+						nextQuarantineSweep = Date.now() + 30_000;
+						for (let released = -1; released !== 0 && Date.now() < end; ) {
+							released = (await releaseQuarantinedBatch({ ctx, input: { limit: 500 } })).released;
+							report.items += released;
+						}
+					}
+					if (Date.now() >= nextPrune) {
+						nextPrune = Date.now() + 5 * 60_000;
+						await pruneProcessedInbox(deps.db.db);
+						await pruneIngestionErrors(deps.db.db);
+					}
+					failures = 0;
+					// A full batch means more is waiting: go again at once. Otherwise sleep until notified.
+					if (batches.some((b) => b.claimed === (opts.batchSize ?? 250))) continue;
+					await inboxWake.wait(opts.pollMs ?? 1000, opts.signal);
+				} catch (err) {
+					report.errors++;
+					failures++;
+					errors.record(null, 'processor', err instanceof Error ? err.message : String(err));
+					log.warn('inbox processor round failed', { err, failures });
+					await sleep(backoff(failures), opts.signal);
+				}
+			}
+		} finally {
+			await unlisten();
+			await errors.flush();
+		}
+		return report;
+	});
+	return r ?? report;
+}
+
+/**
+ * Relays the outbox to ClickHouse for `durationMs`. A batch goes out when it holds `batchRows` rows or `batchMs`
+ * after the first change that woke the relay, whichever comes first. With ClickHouse down, rounds fail and back
+ * off (rows wait in the outbox; /healthz shows the lag); they drain on their own once it answers again.
+ */
+export async function runOutboxRelayLoop(
+	deps: LoopDeps & { ch: ClickHouseClient },
+	opts: LoopOptions & { batchRows: number; batchMs: number; pollMs?: number; settleMs?: number }
+): Promise<LoopReport> {
+	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0 };
+	const errors = new IngestionErrorRecorder(deps.db.db, 30_000);
+	const r = await withLease(deps.db.sql, RELAY_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
+		report.ran = true;
+		await opts.onLease?.();
+		const wake = new Wakeup();
+		const unlisten = await listen(deps.db.sql, [OUTBOX_CHANNEL], () => wake.notify());
+		const end = Date.now() + opts.durationMs;
+		let nextPrune = Date.now() + 60_000;
+		let failures = 0;
+		try {
+			while (Date.now() < end && !opts.signal?.aborted) {
+				report.rounds++;
+				try {
+					const res = await relayOutboxBatchToClickHouse({ ctx: { db: deps.db.db, ch: deps.ch }, input: { limit: opts.batchRows, settleMs: opts.settleMs } });
+					report.items += res.inserted + res.alreadyPresent;
+					if (failures > 0) log.info('outbox relay recovered', { after: failures });
+					failures = 0;
+					if (Date.now() >= nextPrune) {
+						nextPrune = Date.now() + 60_000;
+						await pruneSentOutbox(deps.db.db);
+					}
+					if (res.claimed >= opts.batchRows) continue;
+					await wake.wait(opts.pollMs ?? 1000, opts.signal);
+					// Woken by a change: let the batch fill for up to batchMs before sending it.
+					await sleep(opts.batchMs, opts.signal);
+				} catch (err) {
+					report.errors++;
+					failures++;
+					const message = isConnectionRefused(err) ? 'ClickHouse refused the connection (down?)' : err instanceof Error ? err.message : String(err);
+					errors.record(null, 'relay', message.slice(0, 500));
+					if (failures === 1 || failures % 20 === 0) log.warn('outbox relay round failed; rows wait in the outbox', { err, failures });
+					await sleep(backoff(failures), opts.signal);
+				}
+			}
+		} finally {
+			await unlisten();
+			await errors.flush();
+		}
+		return report;
+	});
+	return r ?? report;
+}
+
+/** Runs `fn` as the only relay (waits for the lease up to `waitMs`); null if the lease never came. */
+export function withRelayLease<T>(db: DbHandle, fn: () => Promise<T>, waitMs = 60_000): Promise<T | null> {
+	return withLease(db.sql, RELAY_LEASE, waitMs, undefined, fn);
+}
+
+/**
+ * Relays until nothing is left to send (or `maxRounds`), holding the relay lease like the worker's loop does:
+ * for tests, the backfill command and benchmarks that need ClickHouse caught up now. Throws if a round fails.
+ */
+export async function drainOutboxToClickHouse(
+	deps: { db: DbHandle; ch: ClickHouseClient },
+	opts: { batchRows?: number; settleMs?: number; waitForLeaseMs?: number; maxRounds?: number } = {}
+): Promise<{ inserted: number; alreadyPresent: number; rounds: number }> {
+	const total = { inserted: 0, alreadyPresent: 0, rounds: 0 };
+	const ran = await withLease(deps.db.sql, RELAY_LEASE, opts.waitForLeaseMs ?? 60_000, undefined, async () => {
+		for (; total.rounds < (opts.maxRounds ?? 1000); ) {
+			total.rounds++;
+			const r = await relayOutboxBatchToClickHouse({ ctx: { db: deps.db.db, ch: deps.ch }, input: { limit: opts.batchRows ?? 5000, settleMs: opts.settleMs } });
+			total.inserted += r.inserted;
+			total.alreadyPresent += r.alreadyPresent;
+			if (r.claimed === 0) break;
+		}
+		return true;
+	});
+	if (!ran) throw new Error('another relay holds the lease');
+	return total;
+}
+
+/** Processes the inbox until it is empty (or `maxRounds`); safe alongside the worker's loop. */
+export async function drainInbox(ctx: { db: DbHandle['db']; actor: Actor }, opts: { batchSize?: number; maxRounds?: number } = {}): Promise<number> {
+	let n = 0;
+	for (let round = 0; round < (opts.maxRounds ?? 10_000); round++) {
+		const r = await processInboxBatch({ ctx, input: { limit: opts.batchSize ?? 250 } });
+		n += r.claimed;
+		if (r.claimed === 0) break;
+	}
+	return n;
+}

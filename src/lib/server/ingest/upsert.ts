@@ -1,0 +1,218 @@
+import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
+import { toSnakeCase } from 'drizzle-orm/casing';
+import { inTransaction, type Tx } from '../db/client';
+import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
+import type { IngestCtx } from './context';
+import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
+import { applySnapshot, blankConversationRow, finishChange, rowsDiffer, type ConversationRow } from './merge';
+import type { ConversationSnapshot } from './snapshot';
+
+// The one write path for conversations, used by the webhook processor, the polling sync and quarantine release.
+// Per batch: lock the conversation ids (advisory, in one fixed order, so concurrent writers never deadlock and a
+// not-yet-existing row is covered too), read them, fold every snapshot in memory, then write all changed rows,
+// their outbox rows and the agents first seen, in a handful of statements of the caller's transaction.
+
+/** Advisory-lock namespace for conversation ids (two-int form, so it cannot collide with pg-boss's locks). */
+const CONVERSATION_LOCK_CLASS = 7263542;
+export const OUTBOX_CHANNEL = 'ingest_outbox';
+export const QUARANTINE_CHANNEL = 'ingest_quarantine';
+
+export interface UpsertResult {
+	created: number;
+	updated: number;
+	unchanged: number;
+	/** Conversations of this batch now waiting for their agent to be mapped. */
+	quarantined: number;
+	events: number;
+}
+
+async function lockConversationIds(tx: Tx, ids: string[]): Promise<void> {
+	await tx.execute(sql`
+		select pg_advisory_xact_lock(${CONVERSATION_LOCK_CLASS}, h)
+		from (select distinct hashtext(x) as h from unnest(${sql.param(ids)}::text[]) x order by 1) s`);
+}
+
+type AgentKey = `${string}\u0000${string}`;
+const agentKey = (connectionId: string, agentId: string): AgentKey => `${connectionId}\u0000${agentId}`;
+
+/**
+ * The tenant each (connection, agent) resolves to: the agent's mapping, else the connection's own tenant (a
+ * per-tenant connection), else null (quarantine). Registers agents seen for the first time, unmapped.
+ */
+async function resolveAgentTenants(tx: Tx, pairs: Map<AgentKey, { connectionId: string; agentId: string; name?: string | null }>) {
+	const result = new Map<AgentKey, string | null>();
+	if (pairs.size === 0) return result;
+	const connectionIds = [...new Set([...pairs.values()].map((p) => p.connectionId))];
+	const agentIds = [...new Set([...pairs.values()].map((p) => p.agentId))];
+	const [agents, connections] = await Promise.all([
+		tx
+			.select({ connectionId: elevenlabsAgent.connectionId, agentId: elevenlabsAgent.agentId, tenantId: elevenlabsAgent.tenantId })
+			.from(elevenlabsAgent)
+			.where(and(inArray(elevenlabsAgent.connectionId, connectionIds), inArray(elevenlabsAgent.agentId, agentIds))),
+		tx
+			.select({ id: elevenlabsConnection.id, tenantId: elevenlabsConnection.tenantId })
+			.from(elevenlabsConnection)
+			.where(inArray(elevenlabsConnection.id, connectionIds))
+	]);
+	const known = new Map(agents.map((a) => [agentKey(a.connectionId, a.agentId), a.tenantId]));
+	const connectionTenant = new Map(connections.map((c) => [c.id, c.tenantId]));
+	const unseen: (typeof elevenlabsAgent.$inferInsert)[] = [];
+	for (const [key, p] of pairs) {
+		if (!known.has(key)) unseen.push({ connectionId: p.connectionId, agentId: p.agentId, name: p.name ?? null });
+		result.set(key, known.get(key) ?? connectionTenant.get(p.connectionId) ?? null);
+	}
+	if (unseen.length > 0) await tx.insert(elevenlabsAgent).values(unseen).onConflictDoNothing();
+	return result;
+}
+
+// Rows travel as one jsonb parameter expanded by PostgreSQL (jsonb_populate_recordset against the table's own row
+// type): building a 30-column multi-row INSERT through the query builder cost more CPU than the database work.
+const CONVERSATION_COLUMNS = Object.keys(getTableColumns(conversation)).map((k) => ({ key: k, column: toSnakeCase(k) }));
+const conversationInsert = sql.raw(`
+	insert into conversation (${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')})
+	select ${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')} from jsonb_populate_recordset(null::conversation, `);
+// Every column but the key is overwritten from the proposed row: safe because the ids are locked.
+const conversationConflict = sql.raw(`)
+	on conflict (conversation_id) do update set ${CONVERSATION_COLUMNS.filter((c) => c.key !== 'id' && c.key !== 'conversationId' && c.key !== 'createdAt')
+		.map((c) => `${c.column} = excluded.${c.column}`)
+		.join(', ')}`);
+
+/** JSON text for a jsonb parameter: jsonb cannot hold U+0000, which upstream text may contain; it is dropped. */
+export function jsonbText(value: unknown): string {
+	return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1');
+}
+
+function toRecord(row: ConversationRow): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const { key, column } of CONVERSATION_COLUMNS) out[column] = row[key as keyof ConversationRow];
+	return out;
+}
+
+async function writeChanges(tx: Tx, rows: ConversationRow[], events: { event: CallEventRow; connectionId: string }[]) {
+	if (rows.length > 0) {
+		await tx.execute(sql`${conversationInsert}${jsonbText(rows.map(toRecord))}::jsonb${conversationConflict}`);
+	}
+	if (events.length > 0) {
+		const records = events.map(({ event, connectionId }) => ({ event_id: event.event_id, target: CALL_EVENTS_TABLE, payload: event, connection_id: connectionId }));
+		// A deterministic id already queued is the same row: keep the first.
+		await tx.execute(sql`
+			insert into outbox (event_id, target, payload, connection_id)
+			select event_id, target, payload, connection_id
+			from jsonb_to_recordset(${jsonbText(records)}::jsonb) as x(event_id text, target text, payload jsonb, connection_id uuid)
+			on conflict (event_id) do nothing`);
+		// Delivered at commit; wakes the relay without polling.
+		await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+	}
+}
+
+/**
+ * Applies snapshots (in the order given) to their conversations: one row per conversation_id, status only moving
+ * forward, version bumped once per batch that changes the row, retraction + fact queued in the outbox.
+ */
+export async function upsertConversationSnapshots({
+	ctx,
+	input
+}: {
+	ctx: IngestCtx;
+	input: { snapshots: ConversationSnapshot[]; now?: Date };
+}): Promise<UpsertResult> {
+	const { snapshots } = input;
+	const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, quarantined: 0, events: 0 };
+	if (snapshots.length === 0) return result;
+	const now = input.now ?? new Date();
+	return inTransaction(ctx.db, async (tx) => {
+		const ids = [...new Set(snapshots.map((s) => s.conversationId))];
+		await lockConversationIds(tx, ids);
+		const existing = new Map<string, ConversationRow>();
+		for (let i = 0; i < ids.length; i += 1000) {
+			const rows = await tx.select().from(conversation).where(inArray(conversation.conversationId, ids.slice(i, i + 1000)));
+			for (const r of rows) existing.set(r.conversationId, r);
+		}
+
+		const working = new Map<string, ConversationRow>();
+		const pairs = new Map<AgentKey, { connectionId: string; agentId: string; name?: string | null }>();
+		for (const snap of snapshots) {
+			const base = working.get(snap.conversationId) ?? existing.get(snap.conversationId) ?? blankConversationRow(snap, now);
+			working.set(snap.conversationId, applySnapshot(base, snap));
+			const row = working.get(snap.conversationId)!;
+			const key = agentKey(row.connectionId, row.agentId);
+			if (!pairs.has(key) || snap.agentName) pairs.set(key, { connectionId: row.connectionId, agentId: row.agentId, name: snap.agentName });
+		}
+		const tenants = await resolveAgentTenants(tx, pairs);
+
+		const changed: ConversationRow[] = [];
+		const events: { event: CallEventRow; connectionId: string }[] = [];
+		for (const [id, proposed] of working) {
+			const before = existing.get(id);
+			let row = proposed;
+			if (row.tenantId === null) {
+				const tenantId = tenants.get(agentKey(row.connectionId, row.agentId)) ?? null;
+				row = tenantId ? { ...row, tenantId, quarantinedAt: null } : { ...row, quarantinedAt: row.quarantinedAt ?? now };
+			}
+			if (before && !rowsDiffer(before, row)) {
+				result.unchanged++;
+				continue;
+			}
+			const done = finishChange(row, now);
+			changed.push(done.row);
+			for (const event of done.events) events.push({ event, connectionId: done.row.connectionId });
+			if (before) result.updated++;
+			else result.created++;
+			if (done.row.tenantId === null) result.quarantined++;
+		}
+		result.events = events.length;
+		await writeChanges(tx, changed, events);
+		return result;
+	});
+}
+
+/**
+ * Gives quarantined conversations whose agent (or connection) now resolves to a tenant that tenant, and queues
+ * their facts. Works in bounded batches; returns how many it released so a caller can loop until 0.
+ */
+export async function releaseQuarantinedBatch({
+	ctx,
+	input
+}: {
+	ctx: IngestCtx;
+	input: { limit?: number; connectionId?: string; agentId?: string; now?: Date };
+}): Promise<{ released: number }> {
+	const limit = input.limit ?? 500;
+	const now = input.now ?? new Date();
+	return inTransaction(ctx.db, async (tx) => {
+		const filters = [isNull(conversation.tenantId), sql`coalesce(${elevenlabsAgent.tenantId}, ${elevenlabsConnection.tenantId}) is not null`];
+		if (input.connectionId) filters.push(eq(conversation.connectionId, input.connectionId));
+		if (input.agentId) filters.push(eq(conversation.agentId, input.agentId));
+		const candidates = await tx
+			.select({ conversationId: conversation.conversationId })
+			.from(conversation)
+			.innerJoin(elevenlabsConnection, eq(elevenlabsConnection.id, conversation.connectionId))
+			.leftJoin(
+				elevenlabsAgent,
+				and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId))
+			)
+			.where(and(...filters))
+			.limit(limit);
+		if (candidates.length === 0) return { released: 0 };
+		const ids = candidates.map((c) => c.conversationId);
+		await lockConversationIds(tx, ids);
+		// Re-read under the lock: another writer may have released some meanwhile.
+		const rows = await tx
+			.select()
+			.from(conversation)
+			.where(and(inArray(conversation.conversationId, ids), isNull(conversation.tenantId)));
+		const pairs = new Map(rows.map((r) => [agentKey(r.connectionId, r.agentId), { connectionId: r.connectionId, agentId: r.agentId }]));
+		const tenants = await resolveAgentTenants(tx, pairs);
+		const changed: ConversationRow[] = [];
+		const events: { event: CallEventRow; connectionId: string }[] = [];
+		for (const r of rows) {
+			const tenantId = tenants.get(agentKey(r.connectionId, r.agentId));
+			if (!tenantId) continue;
+			const done = finishChange({ ...r, tenantId, quarantinedAt: null }, now);
+			changed.push(done.row);
+			for (const event of done.events) events.push({ event, connectionId: r.connectionId });
+		}
+		await writeChanges(tx, changed, events);
+		return { released: changed.length };
+	});
+}

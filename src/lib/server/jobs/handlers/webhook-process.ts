@@ -1,0 +1,27 @@
+import { jobActor } from '../../ingest/context';
+import { processShutdownSignal, runInboxProcessorLoop } from '../../ingest/loops';
+import { sendJob } from '../boss';
+import type { JobHandler } from './index';
+
+/** How long one job drains the inbox before handing over to its successor (bounds a graceful stop). */
+export const INBOX_LOOP_MS = 20_000;
+
+// One job = one bounded run of the inbox processor. The run that holds the lease queues its successor to start
+// just before it ends, so processing is continuous; the cron restarts the chain if a worker died with it.
+export const webhookProcessHandler: JobHandler<'webhook.process'> = {
+	name: 'webhook.process',
+	options: { batchSize: 1, pollingIntervalSeconds: 0.5 },
+	cron: '* * * * *',
+	async handle(_payloads, deps) {
+		await runInboxProcessorLoop(
+			{ db: deps.db, actor: jobActor('webhook.process') },
+			{
+				signal: processShutdownSignal(),
+				durationMs: INBOX_LOOP_MS,
+				onLease: async () => {
+					await sendJob(deps.boss, 'webhook.process', {}, { startAfter: Math.max(1, INBOX_LOOP_MS / 1000 - 2) });
+				}
+			}
+		);
+	}
+};

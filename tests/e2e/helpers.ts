@@ -1,0 +1,21 @@
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** Signs in through the real /login form and waits for the app shell. */
+export async function signInThroughForm(page: Page, baseUrl: string, email: string, password: string) {
+	await page.goto(`${baseUrl}/login`);
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Sign in' }).click()]);
+	await expect(page.getByTestId('current-user').textContent()).resolves.toBe(email);
+}
+
+/** A form post as a browser without JavaScript sends it (same origin, HTML accepted). */
+export function postForm(baseUrl: string, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+	return fetch(`${baseUrl}${path}`, {
+		method: 'POST',
+		redirect: 'manual',
+		headers: { origin: baseUrl, accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+		body: new URLSearchParams(fields).toString()
+	});
+}

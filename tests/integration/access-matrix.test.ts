@@ -1,0 +1,275 @@
+/**
+ * The access contract: every tRPC procedure × every principal, exactly as README.md's role matrix says.
+ *
+ * Adding a procedure (or a router)?
+ *   1. Add its row to the table between `<!-- role-matrix:start -->` and `<!-- role-matrix:end -->` in README.md
+ *      (cells: ok, UNAUTHORIZED, FORBIDDEN or NOT_FOUND).
+ *   2. Add an input factory to INPUTS below: `(f) => input` (return undefined for no input). The input must be
+ *      valid, so a refusal can only come from the ladder or the tenant scoping, never from zod. If the procedure
+ *      needs a record to exist (a campaign, a connection...), create it in `buildFixture` inside tenant A and
+ *      reference it from `f`. For an id-taking verb the "other tenant" principal gets A's id and must answer
+ *      NOT_FOUND.
+ * The test fails while either is missing, so no procedure can skip the matrix.
+ *
+ * Every (procedure, principal) call runs in its own savepoint that is rolled back, inside one rolled-back
+ * transaction per procedure, with a real session and the same context builder as a web request.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TRPCError } from '@trpc/server';
+import { eq } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sealSecret, secretHint } from '../../src/lib/server/crypto/secrets';
+import type { Tx } from '../../src/lib/server/db/client';
+import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
+import { inviteMember } from '../../src/lib/server/services/invitations/index';
+import { userActor } from '../../src/lib/server/services/context';
+import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
+import { appRouter } from '../../src/lib/server/trpc/root';
+import { createTestTenant } from '../factories/tenant';
+import { anonymousContext, createTestMember, createTestUser, signedInContext } from '../factories/users';
+import { connectTestStores, withRollback } from '../setup/stores';
+import { TEST_APP_SECRET } from '../setup/test-env';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PRINCIPALS = ['anonymous', 'other tenant', 'viewer', 'finance', 'marketer', 'tenant_admin', 'platform_admin'] as const;
+type Principal = (typeof PRINCIPALS)[number];
+const OUTCOMES = ['ok', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The README table.
+
+function parseReadmeMatrix(markdown: string): Map<string, Record<Principal, Outcome>> {
+	const start = markdown.indexOf('<!-- role-matrix:start -->');
+	const end = markdown.indexOf('<!-- role-matrix:end -->');
+	if (start < 0 || end < start) throw new Error('README.md has no role-matrix markers');
+	const lines = markdown
+		.slice(start, end)
+		.split('\n')
+		.map((l) => l.trim());
+	const cells = (l: string) =>
+		l
+			.replace(/^\|/, '')
+			.replace(/\|$/, '')
+			.split('|')
+			.map((c) => c.trim().replaceAll('`', ''));
+	const headerAt = lines.findIndex((l) => l.startsWith('|') && cells(l)[0] === 'procedure');
+	if (headerAt < 0) throw new Error('README role matrix: no table whose first column is "procedure"');
+	const header = cells(lines[headerAt]).slice(1);
+	expect(header, 'README role matrix columns').toEqual([...PRINCIPALS]);
+	const rows = new Map<string, Record<Principal, Outcome>>();
+	for (const line of lines.slice(headerAt + 2)) {
+		if (!line.startsWith('|')) break;
+		const [path, ...values] = cells(line);
+		for (const v of values) if (!(OUTCOMES as readonly string[]).includes(v)) throw new Error(`README row ${path}: unknown cell "${v}"`);
+		if (rows.has(path)) throw new Error(`README row ${path} appears twice`);
+		rows.set(path, Object.fromEntries(PRINCIPALS.map((p, i) => [p, values[i] as Outcome])) as Record<Principal, Outcome>);
+	}
+	return rows;
+}
+
+const matrix = parseReadmeMatrix(readFileSync(resolve(root, 'README.md'), 'utf8'));
+const procedures = Object.keys(appRouter._def.procedures).sort();
+
+// ---------------------------------------------------------------------------------------------------------------
+// The world every call runs against: tenant A (the target), tenant B (the "other tenant"), a suspended tenant C.
+
+const SECRETS = { apiKey: `sk_matrix_${randomUUID()}`, webhookSecret: `wsec_matrix_${randomUUID()}` };
+
+async function buildFixture(tx: Tx) {
+	const suffix = randomUUID().slice(0, 8);
+	const a = await createTestTenant(tx, { name: `Matrix A ${suffix}`, slug: `matrix-a-${suffix}` });
+	const b = await createTestTenant(tx, { name: `Matrix B ${suffix}`, slug: `matrix-b-${suffix}` });
+	const c = await createTestTenant(tx, { name: `Matrix C ${suffix}`, slug: `matrix-c-${suffix}`, status: 'suspended' });
+	const members = {
+		viewer: await createTestMember(tx, a.id, 'viewer'),
+		finance: await createTestMember(tx, a.id, 'finance'),
+		marketer: await createTestMember(tx, a.id, 'marketer'),
+		tenant_admin: await createTestMember(tx, a.id, 'tenant_admin')
+	};
+	// The member whom role changes and removals act on, and an open invitation to revoke.
+	const target = await createTestMember(tx, a.id, 'viewer', { label: 'target' });
+	const adminOfA = members.tenant_admin;
+	const inviteA = await inviteMember({
+		ctx: { db: tx, actor: userActor(adminOfA), tenant: { ...a }, role: 'tenant_admin' },
+		input: { email: `invitee-${suffix}@example.test`, role: 'marketer' }
+	});
+	const otherAdmin = await createTestMember(tx, b.id, 'tenant_admin', { label: 'other-admin' });
+	await createTestMember(tx, b.id, 'viewer', { label: 'other-viewer' });
+	const platformAdmin = await createTestUser(tx, { label: 'platform', isPlatformAdmin: true });
+	// A stored upstream secret of tenant A: no answer to anyone may ever contain it.
+	const [connectionA] = await tx.insert(elevenlabsConnection).values({
+		tenantId: a.id,
+		name: `Matrix connection ${suffix}`,
+		baseUrl: 'http://127.0.0.1:1',
+		apiKeySealed: sealSecret(SECRETS.apiKey, TEST_APP_SECRET),
+		apiKeyHint: secretHint(SECRETS.apiKey),
+		webhookSecretSealed: sealSecret(SECRETS.webhookSecret, TEST_APP_SECRET),
+		webhookSecretHint: secretHint(SECRETS.webhookSecret)
+	}).returning({ id: elevenlabsConnection.id });
+	const sessionUser: Record<Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }> = {
+		'other tenant': { id: otherAdmin.id, activeTenantId: b.id },
+		viewer: { id: members.viewer.id, activeTenantId: a.id },
+		finance: { id: members.finance.id, activeTenantId: a.id },
+		marketer: { id: members.marketer.id, activeTenantId: a.id },
+		tenant_admin: { id: members.tenant_admin.id, activeTenantId: a.id },
+		platform_admin: { id: platformAdmin.id, activeTenantId: a.id }
+	};
+	const tokens = {} as Record<Exclude<Principal, 'anonymous'>, string>;
+	for (const [p, u] of Object.entries(sessionUser) as [Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }][]) {
+		tokens[p] = (await signedInContext(tx, u.id, { activeTenantId: u.activeTenantId })).token;
+	}
+	const [{ sealed }] = await tx.select({ sealed: elevenlabsConnection.apiKeySealed }).from(elevenlabsConnection).where(eq(elevenlabsConnection.tenantId, a.id));
+	const [{ tokenHash }] = await tx.select({ tokenHash: invitation.tokenHash }).from(invitation).where(eq(invitation.id, inviteA.invitationId));
+	return {
+		suffix,
+		a,
+		b,
+		c,
+		members,
+		target,
+		invitationA: inviteA,
+		otherAdmin,
+		platformAdmin,
+		connectionA,
+		tokens,
+		/** Strings no answer may contain, to anyone. */
+		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed, tokenHash, TEST_APP_SECRET, '$argon2'],
+		/** Strings that identify tenant A: the "other tenant" principal must never see one. */
+		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId]
+	};
+}
+type Fixture = Awaited<ReturnType<typeof buildFixture>>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// One valid input per procedure.
+
+const INPUTS: Record<string, (f: Fixture) => unknown> = {
+	'system.ping': () => undefined,
+	'auth.me': () => undefined,
+	'auth.switchTenant': (f) => ({ tenantId: f.a.id }),
+	'tenants.current': () => undefined,
+	'tenants.updateSettings': () => ({ timezone: 'Europe/London', defaultCountry: 'GB' }),
+	'tenants.list': () => undefined,
+	'tenants.create': (f) => ({ name: `Created ${f.suffix}`, slug: `created-${f.suffix}`, timezone: 'Europe/Berlin', defaultCountry: 'DE' }),
+	'tenants.update': (f) => ({ tenantId: f.a.id, name: `Renamed ${f.suffix}`, timezone: 'America/Chicago' }),
+	'tenants.suspend': (f) => ({ tenantId: f.a.id }),
+	'tenants.reactivate': (f) => ({ tenantId: f.c.id }),
+	'members.list': () => undefined,
+	'members.listInvitations': () => undefined,
+	'members.invite': (f) => ({ email: `new-${f.suffix}@example.test`, role: 'viewer' }),
+	'members.changeRole': (f) => ({ userId: f.target.id, role: 'marketer' }),
+	'members.remove': (f) => ({ userId: f.target.id }),
+	'members.revokeInvitation': (f) => ({ invitationId: f.invitationA.invitationId }),
+	'audit.list': () => ({ page: 1, pageSize: 20 }),
+	'audit.listAll': (f) => ({ tenantId: f.a.id, page: 1, pageSize: 20 }),
+	'ingestion.status': () => undefined,
+	'ingestion.connections.list': () => undefined,
+	'ingestion.connections.get': (f) => ({ connectionId: f.connectionA.id }),
+	'ingestion.connections.create': (f) => ({ name: `Conn ${f.suffix}`, baseUrl: 'https://api.elevenlabs.io', apiKey: `sk_new_${f.suffix}`, webhookSecret: `wsec_new_${f.suffix}`, tenantId: f.a.id }),
+	'ingestion.connections.update': (f) => ({ connectionId: f.connectionA.id, name: `Renamed ${f.suffix}`, enabled: false }),
+	'ingestion.connections.delete': (f) => ({ connectionId: f.connectionA.id }),
+	'ingestion.agents.list': (f) => ({ connectionId: f.connectionA.id }),
+	'ingestion.agents.map': (f) => ({ connectionId: f.connectionA.id, agentId: `agent_${f.suffix}`, tenantId: f.a.id }),
+	'ingestion.quarantine.list': (f) => ({ connectionId: f.connectionA.id }),
+	'ingestion.quarantine.conversations': (f) => ({ connectionId: f.connectionA.id, agentId: `agent_${f.suffix}` }),
+	'ingestion.quarantine.release': (f) => ({ connectionId: f.connectionA.id })
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Calling.
+
+const createCaller = createCallerFactory(appRouter);
+const stores = connectTestStores();
+afterAll(() => stores.close());
+
+class Rollback extends Error {}
+async function inSavepoint<T>(tx: Tx, fn: (sp: Tx) => Promise<T>): Promise<T> {
+	let out: T | undefined;
+	await tx
+		.transaction(async (sp) => {
+			out = await fn(sp);
+			throw new Rollback();
+		})
+		.catch((err) => {
+			if (!(err instanceof Rollback)) throw err;
+		});
+	return out as T;
+}
+
+function contextFor(sp: Tx, f: Fixture, p: Principal): Promise<Context> {
+	if (p === 'anonymous') return anonymousContext(sp);
+	return createContextForSession({ db: sp, sessionToken: f.tokens[p], requestIp: '198.51.100.9' });
+}
+
+/** Everything of tenant A a stray write could touch. */
+async function snapshotTenantA(sp: Tx, f: Fixture) {
+	return JSON.stringify([
+		await sp.select().from(tenant).where(eq(tenant.id, f.a.id)),
+		await sp.select().from(membership).where(eq(membership.tenantId, f.a.id)).orderBy(membership.userId),
+		await sp.select().from(invitation).where(eq(invitation.tenantId, f.a.id)).orderBy(invitation.id),
+		await sp.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.tenantId, f.a.id)).orderBy(auditLog.id),
+		await sp.select({ id: session.id }).from(session).innerJoin(membership, eq(membership.userId, session.userId)).where(eq(membership.tenantId, f.a.id)).orderBy(session.id)
+	]);
+}
+
+type CallResult = { outcome: Outcome | string; body: string; tenantAChanged: boolean };
+
+async function callAs(tx: Tx, f: Fixture, p: Principal, path: string): Promise<CallResult> {
+	return inSavepoint(tx, async (sp) => {
+		const before = p === 'other tenant' ? await snapshotTenantA(sp, f) : '';
+		const caller = createCaller(await contextFor(sp, f, p));
+		// The caller is a proxy keyed by path segments; `a.b` is caller.a.b(input).
+		const proc = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (i: unknown) => Promise<unknown>;
+		let outcome: CallResult['outcome'];
+		let body: string;
+		try {
+			const data = await proc(INPUTS[path](f));
+			outcome = 'ok';
+			body = JSON.stringify(data) ?? '';
+		} catch (err) {
+			if (!(err instanceof TRPCError)) throw err;
+			outcome = err.code;
+			body = `${err.code} ${err.message}`;
+		}
+		const tenantAChanged = p === 'other tenant' && (await snapshotTenantA(sp, f)) !== before;
+		return { outcome, body, tenantAChanged };
+	});
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('access matrix (README.md is the contract)', () => {
+	it('lists every procedure of the router in the README, and no procedure that does not exist', () => {
+		const documented = [...matrix.keys()].sort();
+		expect(procedures.filter((p) => !matrix.has(p)), 'procedures missing from the README role matrix').toEqual([]);
+		expect(documented.filter((p) => !procedures.includes(p)), 'README rows naming no procedure').toEqual([]);
+	});
+
+	it('has an input factory for every procedure', () => {
+		expect(procedures.filter((p) => !(p in INPUTS)), 'procedures without an input factory in access-matrix.test.ts').toEqual([]);
+	});
+
+	it.each(procedures)('%s answers every principal as the README says', async (path) => {
+		const expected = matrix.get(path);
+		expect(expected, `${path} has no row in the README role matrix`).toBeDefined();
+		expect(INPUTS[path], `${path} has no input factory in access-matrix.test.ts`).toBeDefined();
+		await withRollback(stores.db, async (tx) => {
+			const f = await buildFixture(tx);
+			const actual = {} as Record<Principal, string>;
+			for (const p of PRINCIPALS) {
+				const r = await callAs(tx, f, p, path);
+				actual[p] = r.outcome;
+				for (const s of f.neverLeak) expect(r.body, `${path} as ${p} leaked a secret or hash`).not.toContain(s);
+				if (p === 'other tenant') {
+					for (const s of f.tenantAMarks) expect(r.body, `${path} as another tenant's admin showed tenant A (${s})`).not.toContain(s);
+					expect(r.tenantAChanged, `${path} as another tenant's admin changed tenant A`).toBe(false);
+				}
+			}
+			expect(actual).toEqual(expected);
+		});
+	});
+});

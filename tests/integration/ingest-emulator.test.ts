@@ -1,0 +1,94 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
+import { mapAgent } from '../../src/lib/server/services/agents/index';
+import { listQuarantine, releaseQuarantine } from '../../src/lib/server/services/quarantine/index';
+import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../src/emulators/elevenlabs/server';
+import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
+import { createTestConnection, factoryActor, settleInbox, uniqueId } from '../factories/ingest';
+import { createTestTenant } from '../factories/tenant';
+import { connectTestStores } from '../setup/stores';
+
+// The emulator delivers real signed webhooks, with duplicates and reordering switched on, through a tiny HTTP
+// server into the SvelteKit route; ClickHouse must end up with exactly the emulator's calls.
+const stores = connectTestStores();
+const ctx = { db: stores.db.db, actor: factoryActor };
+let server: Server;
+let url: string;
+let emulator: ElevenLabsEmulator | undefined;
+
+beforeAll(async () => {
+	process.env.AUDIO_STORAGE_DIR ??= await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
+	server = createServer((req, res) => {
+		const connection = (req.url ?? '').split('/').pop() ?? '';
+		const request = new Request(`http://localhost${req.url}`, {
+			method: req.method,
+			headers: req.headers as Record<string, string>,
+			body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
+			duplex: 'half'
+		} as RequestInit);
+		Promise.resolve(POST({ request, params: { connection } } as unknown as Parameters<typeof POST>[0])).then(
+			async (r: Response) => {
+				res.writeHead(r.status, { 'content-type': 'application/json' });
+				res.end(Buffer.from(await r.arrayBuffer()));
+			},
+			(err: unknown) => {
+				res.writeHead(500);
+				res.end(String(err));
+			}
+		);
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+	await emulator?.close();
+	await new Promise((r) => server.close(r));
+	await stores.close();
+});
+
+describe('emulator → webhook route → inbox → conversations → ClickHouse', () => {
+	it('counts every call exactly once despite duplicated and reordered deliveries, quarantine included', async () => {
+		const t = await createTestTenant(stores.db.db);
+		const conn = await createTestConnection(stores.db.db);
+		const mapped = uniqueId('agent');
+		const unmapped = uniqueId('agent');
+		emulator = await startElevenLabsEmulator({
+			// Emulator ids derive from the seed; conversation ids are global, so every run needs fresh ones.
+			seed: Math.floor(Math.random() * 2 ** 31),
+			agents: [{ agentId: mapped, name: 'Mapped' }, { agentId: unmapped, name: 'Unmapped' }],
+			webhookUrls: [`${url}/api/webhooks/elevenlabs/${conn.id}`],
+			webhookSecret: conn.webhookSecret,
+			faults: { duplicateRate: 0.3, reorderRate: 0.2 }
+		});
+		await mapAgent({ ctx, input: { connectionId: conn.id, agentId: mapped, tenantId: t.id } });
+		const calls = emulator.control.generateCalls(80, { finalImmediately: true });
+		await emulator.control.flushWebhooks();
+		const stats = emulator.control.stats().webhooks;
+		expect(stats.failed).toBe(0);
+		expect(stats.duplicated).toBeGreaterThan(0);
+
+		await settleInbox(stores.db, conn.id);
+		const q = await listQuarantine({ ctx, input: { connectionId: conn.id } });
+		const unmappedCalls = calls.filter((c) => c.agent_id === unmapped);
+		expect(q.total).toBe(unmappedCalls.length);
+
+		await mapAgent({ ctx, input: { connectionId: conn.id, agentId: unmapped, tenantId: t.id } });
+		await releaseQuarantine({ ctx, input: { connectionId: conn.id } });
+		await drainOutboxToClickHouse({ db: stores.db, ch: stores.ch });
+
+		const totals = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
+		expect(totals).toMatchObject({
+			calls: calls.length,
+			durationSecs: calls.reduce((s, c) => s + c.call_duration_secs, 0),
+			done: calls.filter((c) => c.status === 'done').length,
+			failed: calls.filter((c) => c.status === 'failed').length
+		});
+	});
+});

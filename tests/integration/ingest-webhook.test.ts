@@ -1,0 +1,154 @@
+import { readFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversation, webhookInbox } from '../../src/lib/server/db/schema/index';
+import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
+import { createFileAudioStore } from '../../src/lib/server/ingest/audio-store';
+import { InboxWriter } from '../../src/lib/server/ingest/inbox-writer';
+import { receiveElevenLabsWebhook, type WebhookIntake } from '../../src/lib/server/ingest/intake';
+import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
+import { createTestConnection, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
+import { createTestTenant } from '../factories/tenant';
+import { connectTestStores } from '../setup/stores';
+
+// Drives the real SvelteKit route handler (and the intake service behind it) against the test PostgreSQL.
+const stores = connectTestStores();
+let audioDir: string;
+beforeAll(async () => {
+	audioDir = await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
+	process.env.AUDIO_STORAGE_DIR = audioDir;
+});
+afterAll(() => stores.close());
+
+type Event = ReturnType<typeof signedWebhookEvent>;
+const post = async (e: Event) => {
+	const res = await POST(e as unknown as Parameters<typeof POST>[0]);
+	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+const inboxRows = (connectionId: string) => stores.db.db.select().from(webhookInbox).where(eq(webhookInbox.connectionId, connectionId));
+
+async function setup() {
+	const t = await createTestTenant(stores.db.db);
+	const conn = await createTestConnection(stores.db.db, { tenantId: t.id });
+	return { t, conn };
+}
+
+describe('POST /api/webhooks/elevenlabs/[connection]', () => {
+	it('accepts a signed delivery with 200 once it is in the inbox', async () => {
+		const { conn } = await setup();
+		const body = JSON.stringify(transcriptionEvent({ conversationId: uniqueId('conv'), agentId: uniqueId('agent') }));
+		const res = await post(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret }));
+		expect(res).toEqual({ status: 200, body: { received: true, duplicate: false } });
+		const rows = await inboxRows(conn.id);
+		expect(rows).toHaveLength(1);
+		// Pending until a processor (maybe the worker of a parallel test file) claims it.
+		expect(rows[0]).toMatchObject({ eventType: 'post_call_transcription', body });
+	});
+
+	it('refuses bad signatures with 401 and stores nothing', async () => {
+		const { conn } = await setup();
+		const body = JSON.stringify(transcriptionEvent({ conversationId: uniqueId('conv'), agentId: uniqueId('agent') }));
+		const now = Math.floor(Date.now() / 1000);
+		const cases: Array<[string, Event]> = [
+			['wrong secret', signedWebhookEvent(conn.id, body, { secret: 'not-the-secret' })],
+			['tampered body', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: signWebhookBody(body.replace('Booked', 'Bookex'), conn.webhookSecret) })],
+			['31 minutes old', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, timestampSecs: now - 31 * 60 })],
+			['missing header', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: null })],
+			['no v0', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: `t=${now}` })],
+			['no t', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: `v0=${'a'.repeat(64)}` })],
+			['garbage', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: 'garbage' })],
+			['short digest', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: `t=${now},v0=abc` })],
+			['upper-case digest', signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, header: signWebhookBody(body, conn.webhookSecret).toUpperCase().replace('T=', 't=').replace('V0=', 'v0=') })]
+		];
+		for (const [name, e] of cases) expect((await post(e)).status, name).toBe(401);
+		// A malformed body that is also unsigned is refused for the signature first.
+		expect((await post(signedWebhookEvent(conn.id, '{nope', { secret: 'wrong' }))).status).toBe(401);
+		expect(await inboxRows(conn.id)).toHaveLength(0);
+	});
+
+	it('accepts a timestamp 29 minutes old and one from the future (upstream has no upper bound)', async () => {
+		const { conn } = await setup();
+		const now = Math.floor(Date.now() / 1000);
+		for (const ts of [now - 29 * 60, now + 3600]) {
+			const body = JSON.stringify(transcriptionEvent({ conversationId: uniqueId('conv'), agentId: uniqueId('agent') }));
+			expect((await post(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, timestampSecs: ts }))).status).toBe(200);
+		}
+	});
+
+	it('answers 400 for signed malformed JSON, 413 for oversized bodies, 404 for unknown connections', async () => {
+		const { conn } = await setup();
+		for (const bad of ['{"type":', '[1,2]', '"x"', '{"data":{}}']) {
+			expect((await post(signedWebhookEvent(conn.id, bad, { secret: conn.webhookSecret }))).status, bad).toBe(400);
+		}
+		// Over WEBHOOK_MAX_BYTES (1 MiB in tests) and not an audio event.
+		const big = JSON.stringify({ ...transcriptionEvent({ conversationId: uniqueId('conv'), agentId: 'a' }), pad: 'x'.repeat(1_200_000) });
+		expect((await post(signedWebhookEvent(conn.id, big, { secret: conn.webhookSecret, chunked: true }))).status).toBe(413);
+		// Declared larger than even the audio limit: refused before reading.
+		const e = signedWebhookEvent(conn.id, '{}', { secret: conn.webhookSecret });
+		e.request.headers.set('content-length', String(60 * 1024 * 1024));
+		expect((await post(e)).status).toBe(413);
+		expect(await inboxRows(conn.id)).toHaveLength(0);
+		const unknown = signedWebhookEvent('6d1a1c4e-8b0f-4b7e-9a57-1c2b3d4e5f60', '{}', { secret: 'x' });
+		expect((await post(unknown)).status).toBe(404);
+		expect((await post(signedWebhookEvent('not-a-uuid', '{}', { secret: 'x' }))).status).toBe(404);
+	});
+
+	it('answers a duplicate with 200 and no second effect', async () => {
+		const { conn } = await setup();
+		const conversationId = uniqueId('conv');
+		const body = JSON.stringify(transcriptionEvent({ conversationId, agentId: uniqueId('agent') }));
+		const first = await post(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret }));
+		// Upstream re-signs a re-sent delivery; the body is the same bytes.
+		const again = await Promise.all([1, 2, 3].map(() => post(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, timestampSecs: Math.floor(Date.now() / 1000) + 1 }))));
+		expect(first.body.duplicate).toBe(false);
+		for (const r of again) expect(r).toEqual({ status: 200, body: { received: true, duplicate: true } });
+		expect(await inboxRows(conn.id)).toHaveLength(1);
+		await settleInbox(stores.db, conn.id);
+		const rows = await stores.db.db.select().from(conversation).where(eq(conversation.conversationId, conversationId));
+		expect(rows).toHaveLength(1);
+		expect(rows[0].version).toBe(1);
+	});
+
+	it('streams a large post_call_audio body to storage and keeps only the envelope in the inbox', async () => {
+		const { conn } = await setup();
+		const conversationId = uniqueId('conv');
+		const agentId = uniqueId('agent');
+		const mp3 = randomBytes(2 * 1024 * 1024);
+		const body = JSON.stringify({ type: 'post_call_audio', event_timestamp: Math.floor(Date.now() / 1000), data: { agent_id: agentId, conversation_id: conversationId, full_audio: mp3.toString('base64') } });
+		const res = await post(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, chunked: true }));
+		expect(res.status).toBe(200);
+		const [row] = await inboxRows(conn.id);
+		expect(row.audioKey).toBeTruthy();
+		expect(row.body.length).toBeLessThan(500);
+		expect((await readFile(join(audioDir, row.audioKey!))).equals(mp3)).toBe(true);
+		// A tampered big body is refused and leaves no file behind.
+		const tampered = signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret, chunked: true, header: signWebhookBody(body + ' ', conn.webhookSecret) });
+		expect((await post(tampered)).status).toBe(401);
+	});
+
+	it('group-commits concurrent deliveries through the intake service', async () => {
+		const { conn } = await setup();
+		const writer = new InboxWriter(stores.db.sql, { maxConcurrentFlushes: 1 });
+		const intake: WebhookIntake = {
+			db: stores.db.db,
+			writer,
+			audio: createFileAudioStore(audioDir),
+			limits: { maxBytes: 64 * 1024, audioMaxBytes: 1024 * 1024 },
+			errors: null
+		};
+		const bodies = Array.from({ length: 200 }, () => JSON.stringify(transcriptionEvent({ conversationId: uniqueId('conv'), agentId: 'agent_bulk' })));
+		const results = await Promise.all(
+			bodies.map((b) => {
+				const e = signedWebhookEvent(conn.id, b, { secret: conn.webhookSecret });
+				return receiveElevenLabsWebhook({ ctx: intake, input: { connectionId: conn.id, signatureHeader: e.request.headers.get('elevenlabs-signature'), contentLength: b.length, body: e.request.body } });
+			})
+		);
+		expect(results.every((r) => r.status === 200)).toBe(true);
+		expect(writer.stats.rows).toBe(200);
+		expect(writer.stats.batches).toBeLessThan(200);
+		expect(await inboxRows(conn.id)).toHaveLength(200);
+	});
+});
