@@ -22,7 +22,8 @@ export default defineConfig({
 					name: 'integration',
 					include: ['tests/integration/**/*.test.ts'],
 					exclude: ['tests/integration/faults/**'],
-					sequence: { groupOrder: 0 },
+					// vitest runs projects with different worker settings in separate groups.
+					sequence: { groupOrder: 1 },
 					environment: 'node',
 					globalSetup: ['tests/setup/global-setup.ts'],
 					setupFiles: ['tests/setup/integration-env.ts'],
@@ -44,14 +45,14 @@ export default defineConfig({
 					testTimeout: 600_000,
 					hookTimeout: 180_000,
 					fileParallelism: false,
-					sequence: { groupOrder: 1 }
+					sequence: { groupOrder: 2 }
 				}
 			},
 			{
 				extends: true,
 				test: {
 					name: 'e2e',
-					sequence: { groupOrder: 2 },
+					sequence: { groupOrder: 3 },
 					include: ['tests/e2e/**/*.test.ts'],
 					environment: 'node',
 					globalSetup: ['tests/setup/global-setup.ts', 'tests/setup/e2e-server.ts'],

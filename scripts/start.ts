@@ -31,7 +31,10 @@ async function shutdown(code: number) {
 	shuttingDown = true;
 	say('stopping…');
 	for (const { proc } of children.toReversed()) if (proc.exitCode === null) proc.kill('SIGTERM');
+	// Give each child its graceful stop (the worker finishes in-flight jobs), then make sure nothing lingers.
+	const force = setTimeout(() => children.forEach(({ proc }) => proc.exitCode === null && proc.kill('SIGKILL')), 40_000);
 	await Promise.all(children.map(({ proc }) => new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)))));
+	clearTimeout(force);
 	if (storesStartedHere) run('bash', ['scripts/stores.sh', 'down']);
 	say('stopped');
 	process.exit(code);
@@ -53,7 +56,13 @@ async function main() {
 	process.once('SIGTERM', () => void shutdown(0));
 
 	const port = Number(process.env.PORT ?? 3000);
-	const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NODE_ENV: process.env.NODE_ENV ?? 'production' };
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		PORT: String(port),
+		NODE_ENV: process.env.NODE_ENV ?? 'production',
+		// adapter-node's default 512 KB would refuse post_call_audio webhooks before the endpoint's own limits.
+		BODY_SIZE_LIMIT: process.env.BODY_SIZE_LIMIT ?? '60M'
+	};
 	if (!env.DATABASE_URL || !env.CLICKHOUSE_URL) {
 		storesStartedHere = spawnSync('bash', ['scripts/stores.sh', 'status'], { cwd: root, encoding: 'utf8' }).stdout.includes('down');
 		run('bash', ['scripts/stores.sh', 'up']);

@@ -19,7 +19,10 @@ export function createClickHouse(opts: { url: string; database: string; requestT
 let shared: ClickHouseClient | undefined;
 
 export function getClickHouse(): ClickHouseClient {
-	shared ??= createClickHouse(clickhouseTarget(env()));
+	if (!shared) {
+		const ch = (shared = createClickHouse(clickhouseTarget(env())));
+		process.once('sveltekit:shutdown' as 'exit', () => void ch.close());
+	}
 	return shared;
 }
 

@@ -7,6 +7,11 @@ let handle: DbHandle | undefined;
 
 /** The process-wide pool (web or worker). Tests build their own with createDb. */
 export function getDb(): DbHandle {
-	handle ??= createDb(env().DATABASE_URL, { max: 20 });
+	if (!handle) {
+		const h = (handle = createDb(env().DATABASE_URL, { max: 20 }));
+		// adapter-node stops accepting requests on SIGTERM/SIGINT, then waits for the event loop to drain:
+		// idle pool connections would keep it alive forever.
+		process.once('sveltekit:shutdown' as 'exit', () => void h.close());
+	}
 	return handle;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { getDb } from '../db/index';
 import type { DbOrTx } from '../db/client';
 import { env } from '../env';
@@ -219,7 +219,7 @@ export function getWebhookIntake(): WebhookIntake {
 			db: handle.db,
 			writer: new InboxWriter(handle.sql),
 			// Not yet in env.ts (owned elsewhere): recordings default to the git-ignored .data/audio.
-			audio: createFileAudioStore(process.env.AUDIO_STORAGE_DIR ?? join(process.cwd(), '.data', 'audio')),
+			audio: createFileAudioStore(resolve(env().AUDIO_STORAGE_DIR)),
 			limits: { maxBytes: e.WEBHOOK_MAX_BYTES, audioMaxBytes: e.WEBHOOK_AUDIO_MAX_BYTES },
 			errors: new IngestionErrorRecorder(handle.db)
 		};

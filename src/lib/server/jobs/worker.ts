@@ -28,6 +28,9 @@ export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
 		if (h.cron) await boss.schedule(h.name, h.cron, {});
 	}
 	await stampWorkerHeartbeat(deps);
+	// Start the ingestion loops now rather than at the next cron minute (a fresh database has no chain yet);
+	// their lease makes a second concurrent run a no-op.
+	for (const h of handlers) if (h.startOnBoot) await boss.send(h.name, {});
 	const beat = setInterval(() => stampWorkerHeartbeat(deps).catch((err) => log.warn('heartbeat failed', { err })), 10_000);
 	log.info('worker started', { workerId, queues: handlers.map((h) => h.name) });
 

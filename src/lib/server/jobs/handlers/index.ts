@@ -19,6 +19,8 @@ export interface JobHandler<N extends JobName = JobName> {
 	options?: PgBoss.WorkOptions;
 	/** Optional cron schedule (pg-boss schedule) for this queue. */
 	cron?: string;
+	/** Queue one job with an empty payload when a worker starts (for self-perpetuating loops). */
+	startOnBoot?: boolean;
 	handle(payloads: JobPayload<N>[], deps: JobDeps): Promise<void>;
 }
 

@@ -12,6 +12,7 @@ export const outboxRelayHandler: JobHandler<'outbox.relay'> = {
 	name: 'outbox.relay',
 	options: { batchSize: 1, pollingIntervalSeconds: 0.5 },
 	cron: '* * * * *',
+	startOnBoot: true,
 	async handle(_payloads, deps) {
 		const e = env();
 		await runOutboxRelayLoop(

@@ -12,6 +12,7 @@ export const webhookProcessHandler: JobHandler<'webhook.process'> = {
 	name: 'webhook.process',
 	options: { batchSize: 1, pollingIntervalSeconds: 0.5 },
 	cron: '* * * * *',
+	startOnBoot: true,
 	async handle(_payloads, deps) {
 		await runInboxProcessorLoop(
 			{ db: deps.db, actor: jobActor('webhook.process') },

@@ -1,0 +1,370 @@
+/**
+ * Ingestion benchmark: signed ElevenLabs webhooks (about 3 KB, realistic bodies from the emulator's generator) sent
+ * over loopback by a load generator with 64 keep-alive connections, against the real product path (the built
+ * SvelteKit app + the job worker, on a dedicated `voxcalls_bench` PostgreSQL/ClickHouse pair that is dropped and
+ * re-created each run), and in the same run against two references on the same machine: the ceiling (bare
+ * node:http that only verifies the signature) and a naive endpoint (one INSERT, one commit, per request).
+ *
+ * Run: `npm run bench` (all benchmarks) or `npx tsx tests/bench/ingest-webhooks.ts`; `--quick` (or BENCH_QUICK=1)
+ * for a ~2-minute version (3 s warm-up, 5 s measured, short visibility and upstream phases). It prints one table
+ * (metric | VoxCalls | ceiling | naive | target | met?) and the details behind it. Knobs (env): BENCH_CONNECTIONS (64),
+ * BENCH_WARMUP_S (15), BENCH_DURATION_S (20), BENCH_BODY_BYTES (3072), BENCH_VIS_RATE (200/s), BENCH_VIS_S (10),
+ * BENCH_SAMPLE_EVERY (50: visibility sample under full load), BENCH_UPSTREAM_S (60), BENCH_UPSTREAM_CALLS_PER_SEC (10),
+ * BENCH_SYNC_EVERY_S (15), BENCH_DRAIN_TIMEOUT_S (300), BENCH_NAIVE_POOL (10), BENCH_PHASES (default
+ * `ceiling,naive,voxcalls,visibility,upstream`), BENCH_SKIP_BUILD=1 (reuse build/), BENCH_DATABASE_URL /
+ * BENCH_CLICKHOUSE_URL (database names must end in `_bench`), and the app's own OUTBOX_BATCH_MS etc. pass through.
+ * Timing targets never change the exit code (figures are for reading, not for failing a suite); a lost or
+ * double-counted delivery does (exit 2), since that is a correctness failure. All traffic stays on 127.0.0.1;
+ * every process it starts is stopped at the end (bounded: SIGTERM, then SIGKILL after 15 s).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClickHouse } from '../../src/lib/server/analytics/client';
+import { createDb } from '../../src/lib/server/db/client';
+import { clickhouseTarget, parseEnv } from '../../src/lib/server/env';
+import { systemActor } from '../../src/lib/server/services/context';
+import { createConnection } from '../../src/lib/server/services/connections/index';
+import { createTestTenant } from '../factories/tenant';
+import { cpuSeconds, cpuShares, readPidFile } from './lib/cpu';
+import type { LoadConfig, LoadResult } from './lib/load-generator';
+import { runLoadPhase } from './lib/load';
+import { forkTs, nextMessage, stopAllChildren, stopChild } from './lib/processes';
+import { NAIVE_TABLE_DDL } from './lib/reference-servers';
+import { fmtInt, fmtMs, fmtPct, renderTable } from './lib/stats';
+import { BENCH_APP_SECRET, benchStoreUrls, prepareBenchStores } from './lib/stores';
+import { measureUpstreamRequests, type UpstreamResult } from './lib/upstream';
+import { VisibilityProbe } from './lib/visibility';
+import { buildApp, checkZeroLoss, pipelineBacklog, startVoxCalls, waitForDrain, type Backlog, type LossCheck } from './lib/voxcalls';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REFERENCE_SERVER = fileURLToPath(new URL('./lib/reference-servers.ts', import.meta.url));
+
+const TARGETS = { webhooksPerSec: 2000, shareOfCeiling: 0.25, p99Ms: 50, visibilityP95Ms: 2000, requestsPerConversation: 1.05 };
+
+function knobs(argv: string[]) {
+	const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+	const num = (name: string, full: number, short = full) => {
+		const v = process.env[name];
+		return v !== undefined && v !== '' ? Number(v) : quick ? short : full;
+	};
+	const phases = new Set((process.env.BENCH_PHASES ?? 'ceiling,naive,voxcalls,visibility,upstream').split(',').map((s) => s.trim()));
+	return {
+		quick,
+		phases,
+		connections: num('BENCH_CONNECTIONS', 64),
+		warmupMs: num('BENCH_WARMUP_S', 15, 3) * 1000,
+		durationMs: num('BENCH_DURATION_S', 20, 5) * 1000,
+		bodyBytes: num('BENCH_BODY_BYTES', 3072),
+		visRate: num('BENCH_VIS_RATE', 200),
+		visMs: num('BENCH_VIS_S', 10, 5) * 1000,
+		sampleEvery: num('BENCH_SAMPLE_EVERY', 50),
+		upstreamMs: num('BENCH_UPSTREAM_S', 60, 20) * 1000,
+		upstreamCallsPerSec: num('BENCH_UPSTREAM_CALLS_PER_SEC', 10),
+		syncEveryMs: num('BENCH_SYNC_EVERY_S', 15, 5) * 1000,
+		drainTimeoutMs: num('BENCH_DRAIN_TIMEOUT_S', 300) * 1000,
+		naivePool: num('BENCH_NAIVE_POOL', 10),
+		skipBuild: process.env.BENCH_SKIP_BUILD === '1'
+	};
+}
+
+const log = (s: string) => console.log(`[bench] ${s}`);
+
+interface VoxCallsFigures {
+	load: LoadResult;
+	backlogAtEnd: Backlog;
+	drainMs: number;
+	drained: boolean;
+	loadVisibility: { p95: number; samples: number; unseen: number };
+	cpu: Record<string, number>;
+}
+
+/** Starts a reference server (ceiling or naive) in its own process and loads it like the app. */
+async function measureReference(kind: 'ceiling' | 'naive', load: Omit<LoadConfig, 'origin' | 'phase'>, env: Record<string, string>, pgPid?: number) {
+	const child = forkTs(`${kind} server`, REFERENCE_SERVER, { env: { ...process.env, ...env, BENCH_REFERENCE: kind } });
+	try {
+		const { port } = await nextMessage<{ type: 'listening'; port: number }>(child, 'listening', 30_000);
+		let before: Record<string, number> = {};
+		let cpu: Record<string, number> = {};
+		const roots = (gen: number) => ({ generator: gen, server: child.pid, postgres: pgPid });
+		const result = await runLoadPhase(
+			{ ...load, origin: `http://127.0.0.1:${port}`, phase: kind === 'ceiling' ? 'c' : 'n' },
+			{
+				onWindowStart: (gen) => (before = cpuSeconds(roots(gen))),
+				onWindowEnd: (gen) => (cpu = cpuShares(before, cpuSeconds(roots(gen)), load.durationMs / 1000))
+			}
+		);
+		return { result, cpu };
+	} finally {
+		await stopChild(child, 5_000);
+	}
+}
+
+export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.slice(2)): Promise<{ lossFree: boolean }> {
+	const k = knobs(argv);
+	const runTag = randomBytes(3).toString('hex').slice(0, 5);
+	const audioDir = mkdtempSync(join(tmpdir(), 'voxcalls-bench-audio-'));
+	const urls = benchStoreUrls();
+	const appEnv: Record<string, string> = {
+		...urls,
+		NODE_ENV: 'production',
+		APP_SECRET: BENCH_APP_SECRET,
+		LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+		// adapter-node's own limit must sit above the endpoint's audio limit (the endpoint enforces its own).
+		BODY_SIZE_LIMIT: process.env.BODY_SIZE_LIMIT ?? '60M',
+		AUDIO_STORAGE_DIR: audioDir,
+		// Nothing in a benchmark may leave the machine.
+		ELEVENLABS_BASE_URL: 'http://127.0.0.1:9',
+		TWILIO_BASE_URL: 'http://127.0.0.1:9'
+	};
+	Object.assign(process.env, appEnv, { ORIGIN: 'http://127.0.0.1' });
+	const e = parseEnv(process.env);
+	const db = createDb(e.DATABASE_URL, { max: 4, applicationName: 'voxcalls-bench' });
+	const ch = createClickHouse(clickhouseTarget(e));
+	const pgPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'pg', 'postmaster.pid'));
+	const chPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'clickhouse', 'clickhouse.pid'));
+
+	const refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>> = {};
+	let vox: VoxCallsFigures | undefined;
+	let visibility: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult } | undefined;
+	let loss: LossCheck | undefined;
+	let upstream: UpstreamResult | undefined;
+	try {
+		log(`run ${runTag}: ${k.connections} connections, warm-up ${k.warmupMs / 1000} s, measured ${k.durationMs / 1000} s${k.quick ? ' (quick)' : ''}`);
+		await prepareBenchStores(root, log);
+		await db.sql.unsafe(NAIVE_TABLE_DDL);
+		const ctx = { db: db.db, actor: systemActor('bench') };
+		const t = await createTestTenant(db.db, { name: `Bench ${runTag}`, slug: `bench-${runTag}` });
+		const secret = `wsec_bench_${randomUUID()}`;
+		const conn = await createConnection({
+			ctx,
+			input: { name: `Bench load ${runTag}`, baseUrl: 'http://127.0.0.1:9', apiKey: `sk_bench_${randomUUID()}`, webhookSecret: secret, tenantId: t.id }
+		});
+		const load: Omit<LoadConfig, 'origin' | 'phase'> = {
+			path: `/api/webhooks/elevenlabs/${conn.id}`,
+			secret,
+			connections: k.connections,
+			mode: 'closed',
+			warmupMs: k.warmupMs,
+			durationMs: k.durationMs,
+			runTag,
+			payload: { seed: 42, count: 400, targetBytes: k.bodyBytes },
+			collectAcceptedIds: false,
+			sampleEvery: 0
+		};
+
+		if (k.phases.has('ceiling')) {
+			log('ceiling: bare node:http, signature check only');
+			refs.ceiling = await measureReference('ceiling', load, { BENCH_SECRET: secret });
+		}
+		if (k.phases.has('naive')) {
+			log(`naive: one INSERT per request (pool of ${k.naivePool})`);
+			refs.naive = await measureReference('naive', load, { BENCH_SECRET: secret, BENCH_DATABASE_URL: urls.DATABASE_URL, BENCH_NAIVE_POOL: String(k.naivePool) }, pgPid);
+		}
+
+		if (k.phases.has('voxcalls') || k.phases.has('visibility') || k.phases.has('upstream')) {
+			if (k.skipBuild) log('app: reusing build/ (BENCH_SKIP_BUILD=1)');
+			else {
+				log('app: npx vite build');
+				buildApp(root);
+			}
+			const sut = await startVoxCalls(root, appEnv);
+			log(`app ${sut.baseUrl} (pid ${sut.app.pid}) and worker (pid ${sut.worker.pid}) up`);
+			const acceptedIds: string[] = [];
+
+			if (k.phases.has('voxcalls')) {
+				log('VoxCalls: built app + worker, full pipeline');
+				const probe = new VisibilityProbe(ch, t.id);
+				probe.start();
+				let before: Record<string, number> = {};
+				let cpu: Record<string, number> = {};
+				const roots = (gen: number) => ({ generator: gen, app: sut.app.pid, worker: sut.worker.pid, postgres: pgPid, clickhouse: chPid });
+				const result = await runLoadPhase(
+					{ ...load, origin: sut.baseUrl, phase: 'v', collectAcceptedIds: true, sampleEvery: k.sampleEvery },
+					{
+						onSamples: (items) => probe.add(items),
+						onWindowStart: (gen) => (before = cpuSeconds(roots(gen))),
+						onWindowEnd: (gen) => (cpu = cpuShares(before, cpuSeconds(roots(gen)), k.durationMs / 1000))
+					}
+				);
+				acceptedIds.push(...result.acceptedIds);
+				const backlogAtEnd = await pipelineBacklog(db);
+				log(`VoxCalls: ${fmtInt(result.acceptedPerSec)}/s accepted; backlog at the end: inbox ${backlogAtEnd.inboxPending}, outbox ${backlogAtEnd.outboxUnsent}; draining`);
+				const drain = await waitForDrain(db, k.drainTimeoutMs);
+				await probe.settle(5_000);
+				const pv = probe.result();
+				vox = {
+					load: result,
+					backlogAtEnd,
+					drainMs: drain.ms,
+					drained: drain.drained,
+					loadVisibility: { p95: pv.summary.p95, samples: pv.summary.count + pv.unseen, unseen: pv.unseen },
+					cpu
+				};
+			}
+
+			if (k.phases.has('visibility')) {
+				log(`visibility: ${k.visRate}/s steady for ${k.visMs / 1000} s, ClickHouse polled every 100 ms`);
+				const probe = new VisibilityProbe(ch, t.id);
+				probe.start();
+				const result = await runLoadPhase(
+					{ ...load, origin: sut.baseUrl, phase: 'w', mode: 'rate', ratePerSec: k.visRate, warmupMs: 0, durationMs: k.visMs, collectAcceptedIds: true, sampleEvery: 1 },
+					{ onSamples: (items) => probe.add(items) }
+				);
+				acceptedIds.push(...result.acceptedIds);
+				await probe.settle(30_000);
+				const pv = probe.result();
+				visibility = { p95: pv.summary.p95, p50: pv.summary.p50, max: pv.summary.max, samples: pv.summary.count + pv.unseen, unseen: pv.unseen, rate: k.visRate, load: result };
+			}
+
+			if (acceptedIds.length > 0) {
+				const drain = await waitForDrain(db, k.drainTimeoutMs);
+				if (!drain.drained) log(`pipeline not drained after ${k.drainTimeoutMs / 1000} s: ${JSON.stringify(drain.left)}`);
+				loss = await checkZeroLoss(db, ch, t.id, acceptedIds);
+			}
+
+			if (k.phases.has('upstream')) {
+				log(`upstream: emulator places ${k.upstreamCallsPerSec} calls/s for ${k.upstreamMs / 1000} s, sync every ${k.syncEveryMs / 1000} s`);
+				upstream = await measureUpstreamRequests(
+					{ db, ch },
+					{ appUrl: sut.baseUrl, tenantId: t.id, callsPerSec: k.upstreamCallsPerSec, durationMs: k.upstreamMs, syncEveryMs: k.syncEveryMs, drainTimeoutMs: k.drainTimeoutMs, log }
+				);
+			}
+		}
+	} finally {
+		await stopAllChildren(15_000);
+		await Promise.allSettled([db.close(), ch.close()]);
+		rmSync(audioDir, { recursive: true, force: true });
+	}
+
+	printReport({ k, refs, vox, visibility, loss, upstream });
+	const lossFree = !loss || (loss.missingPostgres.length === 0 && loss.missingClickHouse.length === 0 && loss.miscounted.length === 0);
+	return { lossFree };
+}
+
+function printReport(r: {
+	k: ReturnType<typeof knobs>;
+	refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>>;
+	vox?: VoxCallsFigures;
+	visibility?: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult };
+	loss?: LossCheck;
+	upstream?: UpstreamResult;
+}) {
+	const { k, refs, vox, visibility, loss, upstream } = r;
+	const c = refs.ceiling?.result;
+	const n = refs.naive?.result;
+	const v = vox?.load;
+	const met = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'yes' : 'NO');
+	const rate = (x?: LoadResult) => (x ? `${fmtInt(x.acceptedPerSec)}/s` : '—');
+	const share = (x?: LoadResult) => (x && c ? fmtPct(x.acceptedPerSec / c.acceptedPerSec) : '—');
+	const non200 = (x?: LoadResult) => (x ? fmtInt(x.sent - x.acceptedTotal) : '—');
+	const lossFree = loss ? loss.missingPostgres.length === 0 && loss.missingClickHouse.length === 0 && loss.miscounted.length === 0 : undefined;
+
+	const rows: string[][] = [
+		[
+			'accepted webhooks/s (sustained)',
+			rate(v),
+			rate(c),
+			rate(n),
+			`≥ ${fmtInt(TARGETS.webhooksPerSec)}/s`,
+			met(v ? v.acceptedPerSec >= TARGETS.webhooksPerSec : undefined)
+		],
+		['share of same-run ceiling', share(v), c ? '100%' : '—', share(n), `≥ ${fmtPct(TARGETS.shareOfCeiling)}`, met(v && c ? v.acceptedPerSec / c.acceptedPerSec >= TARGETS.shareOfCeiling : undefined)],
+		['latency p50', fmtMs(v?.latency.p50 ?? NaN), fmtMs(c?.latency.p50 ?? NaN), fmtMs(n?.latency.p50 ?? NaN), '', ''],
+		['latency p99', fmtMs(v?.latency.p99 ?? NaN), fmtMs(c?.latency.p99 ?? NaN), fmtMs(n?.latency.p99 ?? NaN), `≤ ${TARGETS.p99Ms} ms`, met(v ? v.latency.p99 <= TARGETS.p99Ms : undefined)],
+		['non-200 answers (whole phase)', non200(v), non200(c), non200(n), '0', met(v ? v.sent === v.acceptedTotal : undefined)],
+		[
+			'zero loss: accepted → PG → CH (once)',
+			loss ? `${fmtInt(loss.accepted)} → ${fmtInt(loss.inPostgres)} → ${fmtInt(loss.inClickHouse)}` : '—',
+			'—',
+			'—',
+			'all present, counted once',
+			met(lossFree)
+		],
+		[
+			`visibility p95 (${visibility?.rate ?? k.visRate}/s steady)`,
+			visibility ? `${fmtMs(visibility.p95)}${visibility.unseen ? ` (${visibility.unseen} unseen)` : ''}` : '—',
+			'—',
+			'—',
+			`≤ ${fmtInt(TARGETS.visibilityP95Ms)} ms`,
+			met(visibility ? visibility.p95 <= TARGETS.visibilityP95Ms && visibility.unseen === 0 : undefined)
+		],
+		[
+			'visibility p95 (at full load, sample)',
+			vox ? `${fmtMs(vox.loadVisibility.p95)}${vox.loadVisibility.unseen ? ` (${vox.loadVisibility.unseen} unseen)` : ''}` : '—',
+			'—',
+			'—',
+			'(info)',
+			''
+		],
+		[
+			'upstream requests / conversation',
+			upstream ? (upstream.syncAvailable ? upstream.requestsPerConversation.toFixed(3) : `${upstream.requestsPerConversation.toFixed(3)} (no sync yet)`) : '—',
+			'—',
+			'—',
+			`≤ ${TARGETS.requestsPerConversation}`,
+			upstream?.syncAvailable ? met(upstream.requestsPerConversation <= TARGETS.requestsPerConversation) : 'n/a'
+		]
+	];
+	console.log('');
+	console.log(`Ingestion benchmark: ${k.connections} connections over loopback, ${k.warmupMs / 1000} s warm-up + ${k.durationMs / 1000} s measured per endpoint, ~${fmtInt(v?.bodyMeanBytes ?? c?.bodyMeanBytes ?? k.bodyBytes)} B signed bodies`);
+	console.log('');
+	console.log(renderTable(['metric', 'VoxCalls', 'ceiling', 'naive', 'target', 'met?'], rows));
+	console.log('');
+
+	const details: string[] = [];
+	for (const [name, x] of [['VoxCalls', v], ['ceiling', c], ['naive', n]] as const) {
+		if (!x) continue;
+		details.push(
+			`${name}: ${fmtInt(x.accepted)} accepted in ${x.windowMs / 1000} s; p90 ${fmtMs(x.latency.p90)}, max ${fmtMs(x.latency.max)}; sent ${fmtInt(x.sent)} in all, answers ${JSON.stringify(x.statusCounts)}${x.firstError ? `, first error: ${x.firstError}` : ''}`
+		);
+	}
+	const cpuLine = (name: string, cpu?: Record<string, number>) =>
+		cpu && Object.keys(cpu).length ? `CPU in the window (${name}, 100% = one core of ${cpus().length}): ${Object.entries(cpu).map(([p, s]) => `${p} ${fmtPct(s)}`).join(', ')}` : null;
+	for (const line of [cpuLine('VoxCalls', vox?.cpu), cpuLine('ceiling', refs.ceiling?.cpu), cpuLine('naive', refs.naive?.cpu)]) if (line) details.push(line);
+	if (vox) {
+		details.push(
+			`VoxCalls pipeline: backlog when the load stopped: inbox ${fmtInt(vox.backlogAtEnd.inboxPending)}, outbox ${fmtInt(vox.backlogAtEnd.outboxUnsent)}; drained ${vox.drained ? 'in' : 'NOT within'} ${(vox.drainMs / 1000).toFixed(1)} s; visibility sample at full load: ${vox.loadVisibility.samples} deliveries`
+		);
+	}
+	if (visibility) {
+		details.push(
+			`visibility phase: ${fmtInt(visibility.load.acceptedTotal)} accepted at ${visibility.rate}/s (latency p99 ${fmtMs(visibility.load.latency.p99)}); visible after p50 ${fmtMs(visibility.p50)}, p95 ${fmtMs(visibility.p95)}, max ${fmtMs(visibility.max)}; ${visibility.unseen} not seen within 30 s`
+		);
+	}
+	if (loss && (loss.missingPostgres.length || loss.missingClickHouse.length || loss.miscounted.length)) {
+		details.push(
+			`LOSS: missing in PostgreSQL ${loss.missingPostgres.length} (e.g. ${loss.missingPostgres.slice(0, 3).join(', ')}), missing in ClickHouse ${loss.missingClickHouse.length} (e.g. ${loss.missingClickHouse.slice(0, 3).join(', ')}), miscounted ${loss.miscounted.length}`
+		);
+	}
+	if (upstream) {
+		details.push(
+			`upstream phase: ${upstream.callsPlaced} calls placed, ${upstream.conversationsIngested} conversations ingested, ${upstream.upstreamRequests} API requests ${JSON.stringify(upstream.requestsByRoute)}; webhooks ${JSON.stringify(upstream.webhooks)}; ` +
+				(upstream.syncAvailable
+					? `sync ran ${upstream.syncRuns}× (${upstream.syncErrors} failed${upstream.firstSyncError ? `: ${upstream.firstSyncError}` : ''})`
+					: 'no polling sync verb in src/lib/server/ingest/sync.ts yet: the figure is what the product does today (webhooks only)')
+		);
+	}
+	console.log(details.join('\n'));
+	console.log('');
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+	const abort = (sig: string) => {
+		log(`${sig}: stopping what the benchmark started`);
+		void stopAllChildren(5_000).finally(() => process.exit(130));
+	};
+	process.once('SIGINT', () => abort('SIGINT'));
+	process.once('SIGTERM', () => abort('SIGTERM'));
+	runIngestWebhooksBenchmark().then(
+		({ lossFree }) => process.exit(lossFree ? 0 : 2),
+		async (err: unknown) => {
+			console.error('[bench] failed:', err);
+			await stopAllChildren(5_000);
+			process.exit(1);
+		}
+	);
+}

@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+// Where the CPU goes during a phase (Linux /proc only; elsewhere the breakdown is simply left out): user+system
+// time of each process tree, so the figures show who used the machine's cores while the load ran.
+
+const TICKS_PER_SEC = 100;
+
+interface ProcStat {
+	pid: number;
+	ppid: number;
+	ticks: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+	try {
+		const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		// The command name is in parentheses and may contain spaces; the fields after it are fixed.
+		const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+		return { pid, ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+	} catch {
+		return null;
+	}
+}
+
+function allStats(): ProcStat[] {
+	try {
+		return readdirSync('/proc')
+			.filter((d) => /^\d+$/.test(d))
+			.map((d) => readStat(Number(d)))
+			.filter((s): s is ProcStat => s !== null);
+	} catch {
+		return [];
+	}
+}
+
+/** CPU seconds used so far by each named process tree (the root and all its descendants). */
+export function cpuSeconds(roots: Record<string, number | undefined>): Record<string, number> {
+	const stats = allStats();
+	const children = new Map<number, ProcStat[]>();
+	for (const s of stats) {
+		const list = children.get(s.ppid);
+		if (list) list.push(s);
+		else children.set(s.ppid, [s]);
+	}
+	const byPid = new Map(stats.map((s) => [s.pid, s]));
+	const out: Record<string, number> = {};
+	for (const [name, root] of Object.entries(roots)) {
+		if (!root || !byPid.has(root)) continue;
+		let ticks = 0;
+		const stack = [byPid.get(root)!];
+		while (stack.length) {
+			const s = stack.pop()!;
+			ticks += s.ticks;
+			stack.push(...(children.get(s.pid) ?? []));
+		}
+		out[name] = ticks / TICKS_PER_SEC;
+	}
+	return out;
+}
+
+/** Share of one core each tree used between two snapshots taken `seconds` apart (100% = one full core). */
+export function cpuShares(before: Record<string, number>, after: Record<string, number>, seconds: number): Record<string, number> {
+	const out: Record<string, number> = {};
+	for (const k of Object.keys(after)) if (k in before) out[k] = (after[k] - before[k]) / seconds;
+	return out;
+}
+
+export function readPidFile(path: string): number | undefined {
+	try {
+		const pid = Number(readFileSync(path, 'utf8').split('\n')[0].trim());
+		return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+	} catch {
+		return undefined;
+	}
+}
