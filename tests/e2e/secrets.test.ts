@@ -102,7 +102,7 @@ describe('stored secrets never reach a browser', () => {
 		}
 		// Every query procedure over HTTP (mutations are covered by the access-matrix test's leak check).
 		for (const [path, proc] of Object.entries(appRouter._def.procedures)) {
-			if ((proc as { _def: { type: string } })._def.type !== 'query') continue;
+			if ((proc as unknown as { _def: { type: string } })._def.type !== 'query') continue;
 			const input = encodeURIComponent(JSON.stringify(superjson.serialize({ page: 1, pageSize: 200 })));
 			for (const url of [`${baseUrl}/api/trpc/${path}`, `${baseUrl}/api/trpc/${path}?input=${input}`]) {
 				const res = await context.request.get(url);

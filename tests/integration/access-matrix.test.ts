@@ -122,7 +122,10 @@ async function buildFixture(tx: Tx) {
 	for (const [p, u] of Object.entries(sessionUser) as [Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }][]) {
 		tokens[p] = (await signedInContext(tx, u.id, { activeTenantId: u.activeTenantId })).token;
 	}
-	const [{ sealed }] = await tx.select({ sealed: elevenlabsConnection.apiKeySealed }).from(elevenlabsConnection).where(eq(elevenlabsConnection.tenantId, a.id));
+	const [sealed] = await tx
+		.select({ apiKey: elevenlabsConnection.apiKeySealed, webhookSecret: elevenlabsConnection.webhookSecretSealed })
+		.from(elevenlabsConnection)
+		.where(eq(elevenlabsConnection.tenantId, a.id));
 	const [{ tokenHash }] = await tx.select({ tokenHash: invitation.tokenHash }).from(invitation).where(eq(invitation.id, inviteA.invitationId));
 	return {
 		suffix,
@@ -137,7 +140,8 @@ async function buildFixture(tx: Tx) {
 		connectionA,
 		tokens,
 		/** Strings no answer may contain, to anyone. */
-		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed, tokenHash, TEST_APP_SECRET, '$argon2'],
+		// (`sk_new_`/`wsec_new_` are the secrets ingestion.connections.create is given; its answer must not echo them.)
+		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed.apiKey, sealed.webhookSecret, `sk_new_${suffix}`, `wsec_new_${suffix}`, tokenHash, TEST_APP_SECRET, '$argon2'],
 		/** Strings that identify tenant A: the "other tenant" principal must never see one. */
 		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId]
 	};

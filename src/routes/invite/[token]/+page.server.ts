@@ -6,8 +6,9 @@ import { acceptInvitation, previewInvitation } from '$lib/server/services/invita
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ params, setHeaders }) => {
-	// The token is in the URL: keep it out of caches and of Referer headers to other sites.
-	setHeaders({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+	// The token is in the URL: keep it out of caches. (The site-wide Referrer-Policy same-origin keeps it out of
+	// Referer headers to other sites; no-referrer would make Chromium send `Origin: null` on later form posts.)
+	setHeaders({ 'cache-control': 'no-store' });
 	const preview = await previewInvitation({ db: getDb().db, token: params.token });
 	if (!preview) return { invitation: null, minLength: PASSWORD_MIN_LENGTH };
 	return {
