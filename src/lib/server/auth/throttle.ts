@@ -1,6 +1,6 @@
 import { lt, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import type { DbOrTx } from '../db/client';
+import { env } from '../env';
 import { signInThrottle } from '../db/schema/index';
 
 // Sign-in throttling in PostgreSQL, so every web process shares one count. Each attempt is counted *before* the
@@ -12,22 +12,15 @@ export interface ThrottlePolicy {
 	maxPerIp: number;
 }
 
-const PolicySchema = z.object({
-	SIGN_IN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
-	SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
-	SIGN_IN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30)
-});
-
 let cached: ThrottlePolicy | undefined;
-/** The policy from the environment (15 minutes, 5 per account, 30 per address unless configured). */
+/** The policy from the configuration (15 minutes, 5 per account, 30 per address unless configured). */
 export function throttlePolicy(): ThrottlePolicy {
 	if (cached) return cached;
-	const raw = Object.fromEntries(Object.keys(PolicySchema.shape).map((k) => [k, process.env[k] || undefined]));
-	const p = PolicySchema.parse(raw);
+	const e = env();
 	cached = {
-		windowMs: p.SIGN_IN_THROTTLE_WINDOW_SECONDS * 1000,
-		maxPerAccount: p.SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT,
-		maxPerIp: p.SIGN_IN_MAX_ATTEMPTS_PER_IP
+		windowMs: e.SIGN_IN_THROTTLE_WINDOW_SECONDS * 1000,
+		maxPerAccount: e.SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT,
+		maxPerIp: e.SIGN_IN_MAX_ATTEMPTS_PER_IP
 	};
 	return cached;
 }
