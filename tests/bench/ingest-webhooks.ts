@@ -36,6 +36,7 @@ import { NAIVE_TABLE_DDL } from './lib/reference-servers';
 import { fmtInt, fmtMs, fmtPct, renderTable } from './lib/stats';
 import { BENCH_APP_SECRET, benchStoreUrls, prepareBenchStores } from './lib/stores';
 import { measureUpstreamRequests, type UpstreamResult } from './lib/upstream';
+import { PgWaitSampler } from './lib/pg-waits';
 import { VisibilityProbe } from './lib/visibility';
 import { buildApp, checkZeroLoss, pipelineBacklog, startVoxCalls, waitForDrain, type Backlog, type LossCheck } from './lib/voxcalls';
 
@@ -50,7 +51,7 @@ function knobs(argv: string[]) {
 		const v = process.env[name];
 		return v !== undefined && v !== '' ? Number(v) : quick ? short : full;
 	};
-	const phases = new Set((process.env.BENCH_PHASES ?? 'ceiling,naive,voxcalls,visibility,upstream').split(',').map((s) => s.trim()));
+	const phases = new Set((process.env.BENCH_PHASES ?? 'ceiling,naive,intake,voxcalls,visibility,upstream').split(',').map((s) => s.trim()));
 	return {
 		quick,
 		phases,
@@ -66,6 +67,9 @@ function knobs(argv: string[]) {
 		syncEveryMs: num('BENCH_SYNC_EVERY_S', 15, 5) * 1000,
 		drainTimeoutMs: num('BENCH_DRAIN_TIMEOUT_S', 300) * 1000,
 		naivePool: num('BENCH_NAIVE_POOL', 10),
+		profile: process.env.BENCH_PROFILE === '1',
+		// Diagnostic only: hold the worker back until the throughput window is over (intake alone).
+		workerDuringLoad: process.env.BENCH_WORKER_DURING_LOAD !== '0',
 		skipBuild: process.env.BENCH_SKIP_BUILD === '1'
 	};
 }
@@ -79,18 +83,19 @@ interface VoxCallsFigures {
 	drained: boolean;
 	loadVisibility: { p95: number; samples: number; unseen: number };
 	cpu: Record<string, number>;
+	pgWaits: string[];
 }
 
 /** Starts a reference server (ceiling or naive) in its own process and loads it like the app. */
-async function measureReference(kind: 'ceiling' | 'naive', load: Omit<LoadConfig, 'origin' | 'phase'>, env: Record<string, string>, pgPid?: number) {
+async function measureReference(kind: 'ceiling' | 'naive' | 'intake', load: Omit<LoadConfig, 'origin' | 'phase'>, env: Record<string, string>, pgPid?: number) {
 	const child = forkTs(`${kind} server`, REFERENCE_SERVER, { env: { ...process.env, ...env, BENCH_REFERENCE: kind } });
 	try {
 		const { port } = await nextMessage<{ type: 'listening'; port: number }>(child, 'listening', 30_000);
 		let before: Record<string, number> = {};
 		let cpu: Record<string, number> = {};
-		const roots = (gen: number) => ({ generator: gen, server: child.pid, postgres: pgPid });
+		const roots = (gen: number) => ({ generator: gen, server: child.pid, ...(pgPid ? { postgres: pgPid } : {}) });
 		const result = await runLoadPhase(
-			{ ...load, origin: `http://127.0.0.1:${port}`, phase: kind === 'ceiling' ? 'c' : 'n' },
+			{ ...load, origin: `http://127.0.0.1:${port}`, phase: kind[0] },
 			{
 				onWindowStart: (gen) => (before = cpuSeconds(roots(gen))),
 				onWindowEnd: (gen) => (cpu = cpuShares(before, cpuSeconds(roots(gen)), load.durationMs / 1000))
@@ -126,7 +131,7 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 	const pgPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'pg', 'postmaster.pid'));
 	const chPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'clickhouse', 'clickhouse.pid'));
 
-	const refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>> = {};
+	const refs: Partial<Record<'ceiling' | 'naive' | 'intake', { result: LoadResult; cpu: Record<string, number> }>> = {};
 	let vox: VoxCallsFigures | undefined;
 	let visibility: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult } | undefined;
 	let loss: LossCheck | undefined;
@@ -163,6 +168,12 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 			log(`naive: one INSERT per request (pool of ${k.naivePool})`);
 			refs.naive = await measureReference('naive', load, { BENCH_SECRET: secret, BENCH_DATABASE_URL: urls.DATABASE_URL, BENCH_NAIVE_POOL: String(k.naivePool) }, pgPid);
 		}
+		if (k.phases.has('intake')) {
+			log('intake (diagnostic): the product intake service and inbox writer behind bare node:http, no SvelteKit');
+			refs.intake = await measureReference('intake', load, { BENCH_SECRET: secret, BENCH_DATABASE_URL: urls.DATABASE_URL }, pgPid);
+			// Its deliveries are not part of the pipeline under test: drop them before the worker can see them.
+			await db.sql`delete from webhook_inbox where connection_id = ${conn.id}`;
+		}
 
 		if (k.phases.has('voxcalls') || k.phases.has('visibility') || k.phases.has('upstream')) {
 			if (k.skipBuild) log('app: reusing build/ (BENCH_SKIP_BUILD=1)');
@@ -170,8 +181,8 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 				log('app: npx vite build');
 				buildApp(root);
 			}
-			const sut = await startVoxCalls(root, appEnv);
-			log(`app ${sut.baseUrl} (pid ${sut.app.pid}) and worker (pid ${sut.worker.pid}) up`);
+			const sut = await startVoxCalls(root, appEnv, k.workerDuringLoad || !k.phases.has('voxcalls'));
+			log(`app ${sut.baseUrl} (pid ${sut.app.pid}) up, worker ${sut.worker ? `(pid ${sut.worker.pid}) up` : 'held back until the load stops (BENCH_WORKER_DURING_LOAD=0)'}`);
 			const acceptedIds: string[] = [];
 
 			if (k.phases.has('voxcalls')) {
@@ -180,17 +191,23 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 				probe.start();
 				let before: Record<string, number> = {};
 				let cpu: Record<string, number> = {};
-				const roots = (gen: number) => ({ generator: gen, app: sut.app.pid, worker: sut.worker.pid, postgres: pgPid, clickhouse: chPid });
+				const sampler = k.profile ? new PgWaitSampler(db.sql, new URL(urls.DATABASE_URL).pathname.slice(1)) : null;
+				const roots = (gen: number) => ({ generator: gen, app: sut.app.pid, worker: sut.worker?.pid, postgres: pgPid, clickhouse: chPid });
 				const result = await runLoadPhase(
 					{ ...load, origin: sut.baseUrl, phase: 'v', collectAcceptedIds: true, sampleEvery: k.sampleEvery },
 					{
 						onSamples: (items) => probe.add(items),
-						onWindowStart: (gen) => (before = cpuSeconds(roots(gen))),
+						onWindowStart: (gen) => {
+							before = cpuSeconds(roots(gen));
+							sampler?.start();
+						},
 						onWindowEnd: (gen) => (cpu = cpuShares(before, cpuSeconds(roots(gen)), k.durationMs / 1000))
 					}
 				);
+				const pgWaits = (await sampler?.stop()) ?? [];
 				acceptedIds.push(...result.acceptedIds);
 				const backlogAtEnd = await pipelineBacklog(db);
+				await sut.startWorker();
 				log(`VoxCalls: ${fmtInt(result.acceptedPerSec)}/s accepted; backlog at the end: inbox ${backlogAtEnd.inboxPending}, outbox ${backlogAtEnd.outboxUnsent}; draining`);
 				const drain = await waitForDrain(db, k.drainTimeoutMs);
 				await probe.settle(5_000);
@@ -201,7 +218,8 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 					drainMs: drain.ms,
 					drained: drain.drained,
 					loadVisibility: { p95: pv.summary.p95, samples: pv.summary.count + pv.unseen, unseen: pv.unseen },
-					cpu
+					cpu,
+					pgWaits
 				};
 			}
 
@@ -246,7 +264,7 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 
 function printReport(r: {
 	k: ReturnType<typeof knobs>;
-	refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>>;
+	refs: Partial<Record<'ceiling' | 'naive' | 'intake', { result: LoadResult; cpu: Record<string, number> }>>;
 	vox?: VoxCallsFigures;
 	visibility?: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult };
 	loss?: LossCheck;
@@ -311,7 +329,8 @@ function printReport(r: {
 	console.log('');
 	console.log(`Ingestion benchmark: ${k.connections} connections over loopback, ${k.warmupMs / 1000} s warm-up + ${k.durationMs / 1000} s measured per endpoint, ~${fmtInt(v?.bodyMeanBytes ?? c?.bodyMeanBytes ?? k.bodyBytes)} B signed bodies`);
 	console.log('');
-	console.log(renderTable(['metric', 'VoxCalls', 'ceiling', 'naive', 'target', 'met?'], rows));
+	// Held-back worker (diagnostic): the column is the intake alone, not the product's figure.
+	console.log(renderTable(['metric', k.workerDuringLoad ? 'VoxCalls' : 'VoxCalls (intake only, worker held back)', 'ceiling', 'naive', 'target', 'met?'], rows));
 	console.log('');
 
 	const details: string[] = [];
@@ -323,7 +342,19 @@ function printReport(r: {
 	}
 	const cpuLine = (name: string, cpu?: Record<string, number>) =>
 		cpu && Object.keys(cpu).length ? `CPU in the window (${name}, 100% = one core of ${cpus().length}): ${Object.entries(cpu).map(([p, s]) => `${p} ${fmtPct(s)}`).join(', ')}` : null;
-	for (const line of [cpuLine('VoxCalls', vox?.cpu), cpuLine('ceiling', refs.ceiling?.cpu), cpuLine('naive', refs.naive?.cpu)]) if (line) details.push(line);
+	const i = refs.intake?.result;
+	if (i) {
+		details.push(
+			`diagnostic, the same intake service and inbox writer behind bare node:http (no SvelteKit): ${rate(i)} (${share(i)} of ceiling), p50 ${fmtMs(i.latency.p50)}, p99 ${fmtMs(i.latency.p99)}, answers ${JSON.stringify(i.statusCounts)}`
+		);
+	}
+	for (const line of [cpuLine('VoxCalls', vox?.cpu), cpuLine('ceiling', refs.ceiling?.cpu), cpuLine('naive', refs.naive?.cpu), cpuLine('intake without SvelteKit', refs.intake?.cpu)]) {
+		if (line) details.push(line);
+	}
+	const noisiest = Math.max(...[vox?.cpu, refs.ceiling?.cpu, refs.naive?.cpu, refs.intake?.cpu].map((x) => x?.others ?? 0));
+	if (noisiest > 0.15) {
+		details.push(`NOTE: other processes on this machine used up to ${fmtPct(noisiest)} of a core during a window: the figures are pessimistic; run again when it is quiet.`);
+	}
 	if (vox) {
 		details.push(
 			`VoxCalls pipeline: backlog when the load stopped: inbox ${fmtInt(vox.backlogAtEnd.inboxPending)}, outbox ${fmtInt(vox.backlogAtEnd.outboxUnsent)}; drained ${vox.drained ? 'in' : 'NOT within'} ${(vox.drainMs / 1000).toFixed(1)} s; visibility sample at full load: ${vox.loadVisibility.samples} deliveries`
@@ -347,6 +378,7 @@ function printReport(r: {
 					: 'no polling sync verb in src/lib/server/ingest/sync.ts yet: the figure is what the product does today (webhooks only)')
 		);
 	}
+	if (vox?.pgWaits.length) details.push(...vox.pgWaits);
 	console.log(details.join('\n'));
 	console.log('');
 }

@@ -14,28 +14,44 @@ import { freePort, spawnNode, waitForHttp } from './processes';
 export interface VoxCallsProcesses {
 	baseUrl: string;
 	app: ChildProcess;
-	worker: ChildProcess;
+	worker: ChildProcess | null;
+	/** Starts the worker (if it was held back) and its ingestion loops. */
+	startWorker(): Promise<ChildProcess>;
 }
 
 export function buildApp(root: string): void {
 	execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-export async function startVoxCalls(root: string, env: Record<string, string>): Promise<VoxCallsProcesses> {
+// Extra node flags for profiling one side, e.g. BENCH_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const extraNodeArgs = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
+
+/** Starts the app, and the worker unless `withWorker` is false (a diagnostic: intake alone). */
+export async function startVoxCalls(root: string, env: Record<string, string>, withWorker = true): Promise<VoxCallsProcesses> {
 	const port = await freePort();
 	const baseUrl = `http://127.0.0.1:${port}`;
 	const full = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ORIGIN: baseUrl };
-	const app = spawnNode('app', ['build/index.js'], { cwd: root, env: full });
-	const worker = spawnNode('worker', ['--import', 'tsx', 'src/lib/server/jobs/worker.ts'], { cwd: root, env: full });
+	const app = spawnNode('app', [...extraNodeArgs('BENCH_APP_NODE_ARGS'), 'build/index.js'], { cwd: root, env: full });
 	await waitForHttp(`${baseUrl}/healthz`, 60_000, app);
-	// Start the ingestion loops now rather than at the next cron minute. A second start is harmless: each loop
-	// holds a lease, so an extra run just finds it taken.
-	const boss = createBoss(env.DATABASE_URL, { supervise: false, schedule: false });
-	await startBoss(boss);
-	await sendJob(boss, 'webhook.process', {});
-	await sendJob(boss, 'outbox.relay', {});
-	await boss.stop({ graceful: false, wait: true });
-	return { baseUrl, app, worker };
+	const sut: VoxCallsProcesses = {
+		baseUrl,
+		app,
+		worker: null,
+		async startWorker() {
+			if (sut.worker) return sut.worker;
+			sut.worker = spawnNode('worker', [...extraNodeArgs('BENCH_WORKER_NODE_ARGS'), '--import', 'tsx', 'src/lib/server/jobs/worker.ts'], { cwd: root, env: full });
+			// Start the ingestion loops now rather than at the next cron minute. A second start is harmless: each
+			// loop holds a lease, so an extra run just finds it taken.
+			const boss = createBoss(env.DATABASE_URL, { supervise: false, schedule: false });
+			await startBoss(boss);
+			await sendJob(boss, 'webhook.process', {});
+			await sendJob(boss, 'outbox.relay', {});
+			await boss.stop({ graceful: false, wait: true });
+			return sut.worker;
+		}
+	};
+	if (withWorker) await sut.startWorker();
+	return sut;
 }
 
 export interface Backlog {

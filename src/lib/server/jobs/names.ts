@@ -6,8 +6,10 @@ export const JOBS = {
 	// Ingestion loops: each job drains for a bounded time and queues its successor (see ingest/loops.ts).
 	'webhook.process': z.object({}),
 	'outbox.relay': z.object({}),
-	'conversation.sync': z.object({ connectionId: z.string().uuid() }),
-	'conversation.fetch': z.object({ connectionId: z.string().uuid(), conversationId: z.string() })
+	// Polling sync: a one-minute cron tick queues a run per connection that is due (see handlers/conversation-sync.ts).
+	'conversation.sync-tick': z.object({}),
+	// queuedAt (ISO): a run queued before the connection's last poll finished is skipped as redundant.
+	'conversation.sync': z.object({ connectionId: z.string().uuid(), queuedAt: z.iso.datetime().optional() })
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -2,6 +2,7 @@ import type PgBoss from 'pg-boss';
 import type { DbHandle } from '../../db/client';
 import type { ClickHouseClient } from '../../analytics/client';
 import type { JobName, JobPayload } from '../names';
+import { conversationSyncHandler, conversationSyncTickHandler } from './conversation-sync';
 import { heartbeatHandler } from './heartbeat';
 import { outboxRelayHandler } from './outbox-relay';
 import { webhookProcessHandler } from './webhook-process';
@@ -25,4 +26,10 @@ export interface JobHandler<N extends JobName = JobName> {
 }
 
 // One handler file per job; the worker registers every handler listed here.
-export const handlers: JobHandler[] = [heartbeatHandler as JobHandler, webhookProcessHandler as JobHandler, outboxRelayHandler as JobHandler];
+export const handlers: JobHandler[] = [
+	heartbeatHandler as JobHandler,
+	webhookProcessHandler as JobHandler,
+	outboxRelayHandler as JobHandler,
+	conversationSyncTickHandler as JobHandler,
+	conversationSyncHandler as JobHandler
+];

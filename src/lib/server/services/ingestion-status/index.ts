@@ -81,8 +81,9 @@ export async function recordPollResult({
 			set: {
 				lastPollAt: at,
 				lastPollOk: input.ok,
-				// A watermark only moves forward; a failed run passes none and keeps it.
-				...(input.watermark ? { watermark: sql`greatest(${ingestionStatus.watermark}, ${input.watermark})` } : {}),
+				// A watermark only moves forward; a failed run passes none and keeps it. postgres.js binds no raw
+				// Date inside a sql fragment, so it goes in as ISO text with a cast.
+				...(input.watermark ? { watermark: sql`greatest(${ingestionStatus.watermark}, ${input.watermark.toISOString()}::timestamptz)` } : {}),
 				updatedAt: at
 			}
 		});
