@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	formatAverage,
 	formatCredits,
 	formatDateTimeInZone,
 	formatDayRange,
@@ -20,6 +21,16 @@ describe('formatters', () => {
 		[Number.NaN, '—']
 	])('formatNumber(%d) = %s', (n, s) => {
 		expect(formatNumber(n)).toBe(s);
+	});
+
+	it.each([
+		[0, '0'],
+		[48 / 14, '3.4'],
+		[12, '12'],
+		[1234.55, '1,234.6'],
+		[Number.NaN, '—']
+	])('formatAverage(%d) = %s', (n, s) => {
+		expect(formatAverage(n)).toBe(s);
 	});
 
 	it.each([

@@ -5,12 +5,18 @@ import { wallClockInZone, type IsoDay } from './charts/series';
 
 const LOCALE = 'en-US';
 const integer = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
+const upToOne = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 });
 const upToTwo = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 });
 const oneDecimal = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 /** `1234` → `1,234`; non-finite values print as a dash. */
 export function formatNumber(n: number): string {
 	return Number.isFinite(n) ? integer.format(n) : '—';
+}
+
+/** An average such as calls a day: at most one decimal (`3.4`, `12`, `1,234.5`). */
+export function formatAverage(n: number): string {
+	return Number.isFinite(n) ? upToOne.format(n) : '—';
 }
 
 /** Total talk time in minutes: one decimal below ten minutes, whole minutes above. */

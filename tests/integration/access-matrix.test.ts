@@ -24,10 +24,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sealSecret, secretHint } from '../../src/lib/server/crypto/secrets';
 import type { Tx } from '../../src/lib/server/db/client';
 import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
+import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { inviteMember } from '../../src/lib/server/services/invitations/index';
-import { userActor } from '../../src/lib/server/services/context';
+import { systemActor, userActor } from '../../src/lib/server/services/context';
 import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
 import { appRouter } from '../../src/lib/server/trpc/root';
+import { createTestConnection } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { anonymousContext, createTestMember, createTestUser, signedInContext } from '../factories/users';
 import { connectTestStores, withRollback } from '../setup/stores';
@@ -110,6 +112,30 @@ async function buildFixture(tx: Tx) {
 		webhookSecretSealed: sealSecret(SECRETS.webhookSecret, TEST_APP_SECRET),
 		webhookSecretHint: secretHint(SECRETS.webhookSecret)
 	}).returning({ id: elevenlabsConnection.id });
+	// A call of tenant A (inside the January 2025 window the calls.* inputs ask for): only A's principals may list it.
+	// (On a connection of its own: connection A must stay deletable for ingestion.connections.delete.)
+	const callA = `conv_matrix_${suffix}`;
+	const callAt = new Date('2025-01-15T15:00:00Z');
+	const callConnection = await createTestConnection(tx, { tenantId: a.id });
+	await upsertConversationSnapshots({
+		ctx: { db: tx, actor: systemActor('access-matrix') },
+		input: {
+			snapshots: [
+				{
+					connectionId: callConnection.id,
+					conversationId: callA,
+					agentId: `agent_calls_${suffix}`,
+					source: 'poll',
+					observedAt: callAt,
+					status: 'done',
+					startedAt: callAt,
+					durationSecs: 95,
+					externalNumber: '+14155550123',
+					title: `Matrix call ${suffix}`
+				}
+			]
+		}
+	});
 	const sessionUser: Record<Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }> = {
 		'other tenant': { id: otherAdmin.id, activeTenantId: b.id },
 		viewer: { id: members.viewer.id, activeTenantId: a.id },
@@ -143,7 +169,7 @@ async function buildFixture(tx: Tx) {
 		// (`sk_new_`/`wsec_new_` are the secrets ingestion.connections.create is given; its answer must not echo them.)
 		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed.apiKey, sealed.webhookSecret, `sk_new_${suffix}`, `wsec_new_${suffix}`, tokenHash, TEST_APP_SECRET, '$argon2'],
 		/** Strings that identify tenant A: the "other tenant" principal must never see one. */
-		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId]
+		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId, callA]
 	};
 }
 type Fixture = Awaited<ReturnType<typeof buildFixture>>;
@@ -170,6 +196,8 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'members.revokeInvitation': (f) => ({ invitationId: f.invitationA.invitationId }),
 	'audit.list': () => ({ page: 1, pageSize: 20 }),
 	'audit.listAll': (f) => ({ tenantId: f.a.id, page: 1, pageSize: 20 }),
+	'calls.summary': () => ({ from: '2025-01-01', to: '2025-01-31' }),
+	'calls.list': () => ({ from: '2025-01-01', to: '2025-01-31', search: '555', page: 1, pageSize: 20 }),
 	'ingestion.status': () => undefined,
 	'ingestion.connections.list': () => undefined,
 	'ingestion.connections.get': (f) => ({ connectionId: f.connectionA.id }),

@@ -152,8 +152,10 @@ export const secondsToMinutes = (secs: number) => Math.round(secs / 6) / 10;
 export function buildDailyCallsChart(
 	points: readonly DailyCallsPoint[],
 	formatDay: (day: IsoDay) => string
-): { data: ChartData<DailyCallsChartType, number[], string>; options: ChartOptions<DailyCallsChartType> } {
+): { type: DailyCallsChartType; data: ChartData<DailyCallsChartType, number[], string>; options: ChartOptions<DailyCallsChartType> } {
 	return {
+		// A bar chart whose second dataset is drawn as a line (chart.js mixed chart).
+		type: 'bar',
 		data: {
 			labels: points.map((p) => formatDay(p.day)),
 			datasets: [
@@ -174,8 +176,9 @@ export function buildDailyCallsChart(
 					borderColor: CHART_COLORS.minutes,
 					backgroundColor: CHART_COLORS.minutes,
 					borderWidth: 2,
-					pointRadius: points.length > 45 ? 0 : 2.5,
-					tension: 0.25,
+					pointRadius: points.length > 31 ? 0 : 2.5,
+					// Monotone: the curve never overshoots below zero or above a day's real value.
+					cubicInterpolationMode: 'monotone',
 					yAxisID: 'minutes',
 					order: 1
 				}
@@ -187,8 +190,9 @@ export function buildDailyCallsChart(
 			animation: { duration: 250 },
 			interaction: { mode: 'index', intersect: false },
 			plugins: {
-				legend: { position: 'bottom', labels: { color: CHART_COLORS.text, boxWidth: 12 } },
-				tooltip: { enabled: true }
+				// `order` draws the line over the bars, and would list it first too; keep Calls first for reading.
+				legend: { position: 'bottom', labels: { color: CHART_COLORS.text, boxWidth: 12, sort: (a, b) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) } },
+				tooltip: { enabled: true, itemSort: (a, b) => a.datasetIndex - b.datasetIndex }
 			},
 			scales: {
 				x: { grid: { display: false }, ticks: { color: CHART_COLORS.text, autoSkip: true, maxRotation: 0 } },

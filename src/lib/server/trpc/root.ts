@@ -1,6 +1,7 @@
 import { router } from './init';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
+import { callsRouter } from './routers/calls';
 import { ingestionRouter } from './routers/ingestion';
 import { membersRouter } from './routers/members';
 import { systemRouter } from './routers/system';
@@ -12,6 +13,7 @@ export const appRouter = router({
 	tenants: tenantsRouter,
 	members: membersRouter,
 	audit: auditRouter,
+	calls: callsRouter,
 	ingestion: ingestionRouter
 });
 

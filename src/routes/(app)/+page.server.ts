@@ -1,0 +1,57 @@
+import { TRPCError } from '@trpc/server';
+import { todayInZone } from '$lib/charts/series';
+import { serverCaller, throwLoadFailure } from '$lib/server/trpc/caller';
+import type { PageServerLoad } from './$types';
+
+/** The dependency the page's Refresh button invalidates. */
+const CALLS_DEPENDENCY = 'app:calls';
+const PAGE_SIZE = 20;
+const STATUSES = ['initiated', 'in-progress', 'processing', 'done', 'failed'] as const;
+type Status = (typeof STATUSES)[number];
+const isStatus = (v: string | null): v is Status => (STATUSES as readonly string[]).includes(v ?? '');
+
+/** How a failed section is shown: the range was refused, the tenant is closed to this user, or something broke. */
+type SectionFailure = { kind: 'range' | 'blocked' | 'broken'; message: string };
+
+function sectionFailure(err: unknown, url: URL): SectionFailure {
+	if (err instanceof TRPCError) {
+		if (err.code === 'UNAUTHORIZED') throwLoadFailure(err, url);
+		if (err.code === 'BAD_REQUEST') return { kind: 'range', message: err.message };
+		if (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND') return { kind: 'blocked', message: err.message };
+	}
+	// The procedure already logged the cause; the page shows a generic message and a retry.
+	return { kind: 'broken', message: 'The calls could not be loaded right now.' };
+}
+
+export const load: PageServerLoad = async (event) => {
+	const { me } = await event.parent();
+	if (!me.activeTenant) return { dashboard: null };
+	event.depends(CALLS_DEPENDENCY);
+
+	const q = event.url.searchParams;
+	// Malformed dates reach the procedures as given, so their message (not a silent default) explains the problem.
+	const range = { from: q.get('from') || undefined, to: q.get('to') || undefined };
+	const search = q.get('q')?.trim().slice(0, 100) || undefined;
+	const status = isStatus(q.get('status')) ? (q.get('status') as Status) : undefined;
+	const page = Math.min(100_000, Math.max(1, Number.parseInt(q.get('page') ?? '1', 10) || 1));
+
+	const caller = serverCaller(event);
+	const [summary, list] = await Promise.allSettled([
+		caller.calls.summary(range),
+		caller.calls.list({ ...range, search, status, page, pageSize: PAGE_SIZE })
+	]);
+	return {
+		dashboard: {
+			dependency: CALLS_DEPENDENCY,
+			today: todayInZone(me.activeTenant.timezone),
+			timezone: me.activeTenant.timezone,
+			query: { from: range.from ?? '', to: range.to ?? '', q: search ?? '', status: status ?? '' },
+			statuses: STATUSES,
+			summary: summary.status === 'fulfilled' ? summary.value : null,
+			summaryError: summary.status === 'rejected' ? sectionFailure(summary.reason, event.url) : null,
+			list: list.status === 'fulfilled' ? list.value : null,
+			listError: list.status === 'rejected' ? sectionFailure(list.reason, event.url) : null,
+			loadedAt: new Date()
+		}
+	};
+};

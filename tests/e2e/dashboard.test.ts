@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/charts/series';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
+import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
+import { formatNumber } from '../../src/lib/format';
+import { createTestConnection, factoryActor, uniqueId } from '../factories/ingest';
+import { createTestTenant } from '../factories/tenant';
+import { createTestMember, TEST_PASSWORD } from '../factories/users';
+import { connectTestStores } from '../setup/stores';
+import { launchBrowser } from './browser';
+import { signInThroughForm } from './helpers';
+
+const stores = connectTestStores();
+let browser: Browser;
+beforeAll(async () => {
+	browser = await launchBrowser();
+});
+afterAll(async () => {
+	await browser?.close();
+	await stores.close();
+});
+
+const TZ = 'America/New_York';
+const HOUR = 3_600_000;
+// Calls per day over the last two weeks (index 0 = today), so the chart has a shape worth looking at.
+const PER_DAY = [3, 5, 2, 6, 4, 1, 0, 3, 7, 2, 4, 5, 3, 2];
+
+/** A tenant with calls over the last 14 days and one 20 days ago, relayed to ClickHouse by the e2e worker. */
+async function seedTenantWithCalls() {
+	const db = stores.db.db;
+	const t = await createTestTenant(db, { name: 'Acme Dental', timezone: TZ });
+	const conn = await createTestConnection(db, { tenantId: t.id });
+	const now = Date.now();
+	const snapshots: ConversationSnapshot[] = [];
+	const call = (startedAt: Date, i: number, extra: Partial<ConversationSnapshot> = {}): ConversationSnapshot => ({
+		connectionId: conn.id,
+		conversationId: uniqueId('conv'),
+		agentId: 'agent_front',
+		agentName: 'Front Desk',
+		source: 'poll',
+		observedAt: new Date(now),
+		status: i % 9 === 4 ? 'failed' : 'done',
+		callSuccessful: i % 9 === 4 ? undefined : i % 4 === 1 ? 'failure' : 'success',
+		startedAt,
+		durationSecs: i % 9 === 4 ? 0 : 45 + ((i * 67) % 360),
+		direction: i % 5 === 2 ? 'outbound' : 'inbound',
+		cost: 80 + ((i * 37) % 200),
+		externalNumber: `+1415555${String(1000 + i).slice(-4)}`,
+		title: ['Booking', 'Price question', 'Reschedule', 'Insurance', 'Directions'][i % 5],
+		summary: 'The caller asked about an appointment.',
+		...extra
+	});
+	let i = 0;
+	PER_DAY.forEach((n, day) => {
+		for (let j = 0; j < n; j++, i++) snapshots.push(call(new Date(now - day * 24 * HOUR - (j * 2 + 1) * HOUR), i));
+	});
+	const special = call(new Date(now - 26 * HOUR), i++, { externalNumber: '+13125550142', agentId: 'agent_night', agentName: 'After Hours', title: 'Emergency toothache' });
+	const old = call(new Date(now - 20 * 24 * HOUR), i++, { title: 'Old call' });
+	snapshots.push(special, old);
+	await upsertConversationSnapshots({ ctx: { db, actor: factoryActor }, input: { snapshots } });
+	// The worker started by the e2e setup relays the outbox; wait until ClickHouse has every call.
+	const until = Date.now() + 45_000;
+	while ((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls < snapshots.length) {
+		if (Date.now() > until) throw new Error('the worker did not relay the seeded calls to ClickHouse in time');
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	const today = todayInZone(TZ);
+	const inLast = (days: number) => snapshots.filter((s) => s.startedAt! >= startOfDayInZone(addDays(today, -(days - 1)), TZ)).length;
+	return { t, snapshots, special, today, inLast };
+}
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+	const chunks: Buffer[] = [];
+	for await (const c of stream) chunks.push(Buffer.from(c));
+	return Buffer.concat(chunks).toString('utf8');
+}
+
+const text = async (page: Page, testid: string) => ((await page.getByTestId(testid).textContent()) ?? '').replace(/\s+/g, ' ').trim();
+const tableRows = (page: Page) => page.getByTestId('calls-table').locator('tbody tr');
+
+it('a marketer sees KPIs, the chart and the calls, changes the range and searches', async () => {
+	const baseUrl = inject('baseUrl');
+	const seed = await seedTenantWithCalls();
+	const marketer = await createTestMember(stores.db.db, seed.t.id, 'marketer');
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	const page = await context.newPage();
+	await signInThroughForm(page, baseUrl, marketer.email, TEST_PASSWORD);
+
+	// Default: the last 14 days in New York.
+	const last14 = seed.inLast(14);
+	expect(last14).toBeGreaterThan(40);
+	await expect(text(page, 'kpi-calls')).resolves.toContain(`Calls ${formatNumber(last14)}`);
+	await expect(text(page, 'range-label')).resolves.toContain('14 days · America/New_York');
+	const canvas = page.getByTestId('calls-chart').locator('canvas');
+	await canvas.waitFor({ state: 'visible' });
+	const box = await canvas.boundingBox();
+	expect(box?.width).toBeGreaterThan(400);
+	expect(box?.height).toBeGreaterThan(150);
+	// chart.js has drawn into the canvas: some pixels are not transparent.
+	expect(await canvas.evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0))).toBe(true);
+	await expect(tableRows(page).count()).resolves.toBe(20);
+	await expect(page.getByTestId('calls-table').locator('.pager').textContent()).resolves.toContain(`${last14} rows · page 1 of 3`);
+	await expect(page.getByTestId('health').textContent()).resolves.toMatch(/operational/);
+	await page.waitForTimeout(500); // the chart's entry animation
+	await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
+
+	// Paging keeps the range and moves through the calls, newest first.
+	const firstPageTop = await tableRows(page).first().textContent();
+	await Promise.all([page.waitForURL(/page=2/), page.getByRole('link', { name: 'Next' }).click()]);
+	await page.getByTestId('calls-table').filter({ hasText: 'page 2 of 3' }).waitFor();
+	await expect(tableRows(page).count()).resolves.toBe(20);
+	expect(await tableRows(page).first().textContent()).not.toBe(firstPageTop);
+
+	// A quick pick: the last 30 days include the call from 20 days ago, and the URL carries the range.
+	await Promise.all([page.waitForURL(/from=.*to=/), page.getByRole('link', { name: '30 days' }).click()]);
+	await page.getByTestId('range-label').filter({ hasText: '30 days' }).waitFor();
+	await expect(text(page, 'kpi-calls')).resolves.toContain(`Calls ${formatNumber(seed.inLast(30))}`);
+	expect(new URL(page.url()).searchParams.get('to')).toBe(seed.today);
+	expect(new URL(page.url()).searchParams.get('from')).toBe(addDays(seed.today, -29));
+
+	// Search by the caller's number as people type it: one call, and the range stays.
+	await page.getByRole('searchbox', { name: 'Search calls' }).fill('(312) 555-0142');
+	await Promise.all([page.waitForURL(/q=/), page.getByRole('button', { name: 'Search' }).click()]);
+	await page.getByTestId('calls-table').filter({ hasText: '1 row' }).waitFor();
+	await expect(tableRows(page).count()).resolves.toBe(1);
+	const row = await tableRows(page).first().textContent();
+	expect(row).toContain('+13125550142');
+	expect(row).toContain('After Hours');
+	expect(new URL(page.url()).searchParams.get('from')).toBe(addDays(seed.today, -29));
+	await page.screenshot({ path: '/tmp/dashboard-search.png', fullPage: true });
+	// The export holds what the table shows: its columns and this one row.
+	const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+	const csv = await streamText(await download.createReadStream());
+	const lines = csv.trim().split('\r\n');
+	expect(lines[0]).toBe('Started (America/New_York),Direction,Caller,Agent,Duration,Status,Outcome,Title');
+	expect(lines).toHaveLength(2);
+	expect(lines[1]).toContain('After Hours');
+	expect(lines[1]).toContain('Emergency toothache');
+
+	// A range before any call: KPIs at zero, no rate, and the table's empty state.
+	await page.getByLabel('From', { exact: true }).fill('2020-01-01');
+	await page.getByLabel('To', { exact: true }).fill('2020-01-31');
+	await Promise.all([page.waitForURL(/from=2020-01-01/), page.getByRole('button', { name: 'Apply' }).click()]);
+	await page.getByTestId('range-label').filter({ hasText: '31 days' }).waitFor();
+	await expect(text(page, 'kpi-calls')).resolves.toContain('Calls 0');
+	await expect(text(page, 'kpi-success')).resolves.toContain('—');
+	await page.getByTestId('chart-empty').waitFor();
+	await page.getByRole('link', { name: 'Clear' }).first().click();
+	await page.getByText('No calls in this range yet').waitFor();
+	await page.screenshot({ path: '/tmp/dashboard-empty.png', fullPage: true });
+
+	// A reversed range is refused with a readable message, and the status card is still there.
+	await page.goto(`${baseUrl}/?from=2025-03-14&to=2025-03-01`);
+	await expect(text(page, 'range-error')).resolves.toContain('after it ends');
+	await expect(page.getByTestId('health').textContent()).resolves.toMatch(/operational/);
+	await context.close();
+});
