@@ -49,7 +49,8 @@ synchronous_commit = on
 log_min_messages = warning
 CONF
   fi
-  if as_postgres "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
+  if as_postgres "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1 || "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q; then
+    # Ours, or another checkout's on the same project port: reuse it either way.
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
   else
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
