@@ -4,8 +4,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[deps] installing node dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` rather than `npm ci`: npm 11's ci rejects lockfiles that omit other platforms' optional
+  # binaries (rollup, esbuild), which the same npm wrote; install honours the lock and repairs that.
+  echo "[deps] installing node dependencies" >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   echo "[deps] installing Debian chromium for browser tests" >&2

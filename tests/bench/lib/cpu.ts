@@ -86,7 +86,8 @@ export function cpuSeconds(roots: Record<string, number | undefined>): Record<st
 /** Share of one core each tree used between two snapshots taken `seconds` apart (100% = one full core). */
 export function cpuShares(before: Record<string, number>, after: Record<string, number>, seconds: number): Record<string, number> {
 	const out: Record<string, number> = {};
-	for (const k of Object.keys(after)) if (k in before) out[k] = (after[k] - before[k]) / seconds;
+	// Per-process ticks and /proc/stat are not read atomically: `others` can come out a little below zero.
+	for (const k of Object.keys(after)) if (k in before) out[k] = Math.max(0, (after[k] - before[k]) / seconds);
 	return out;
 }
 

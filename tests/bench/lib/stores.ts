@@ -54,4 +54,16 @@ export async function prepareBenchStores(root: string, log: (s: string) => void)
 
 	await migrateAll({ databaseUrl: urls.DATABASE_URL, clickhouse: { url: chServer, database: chName }, root });
 	log(`stores: PostgreSQL ${pgName} and ClickHouse ${chName} re-created and migrated`);
+	// For trying a schema or setting change before writing its migration, e.g.
+	// BENCH_PG_SETUP_SQL="alter table webhook_inbox alter column body set storage external".
+	const extra = process.env.BENCH_PG_SETUP_SQL;
+	if (extra) {
+		const pg = postgres(urls.DATABASE_URL, { max: 1, onnotice: () => {} });
+		try {
+			await pg.unsafe(extra);
+		} finally {
+			await pg.end({ timeout: 5 });
+		}
+		log(`stores: applied BENCH_PG_SETUP_SQL (${extra.length} characters): these figures are for an experiment, not the product`);
+	}
 }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '../../../src/lib/server/analytics/client';
 import type { DbHandle } from '../../../src/lib/server/db/client';
+import { emptySyncCounts, syncConnection, withConnectionSyncLock, type SyncCounts } from '../../../src/lib/server/ingest/sync';
 import { systemActor } from '../../../src/lib/server/services/context';
 import { createConnection } from '../../../src/lib/server/services/connections/index';
 import { startElevenLabsEmulator } from '../../../src/emulators/elevenlabs/server';
@@ -11,19 +10,10 @@ import { waitForDrain } from './voxcalls';
 
 // Upstream requests per ingested conversation, in steady state: the in-process ElevenLabs emulator is the
 // connection's upstream, places calls at a steady rate (live progression, so webhooks arrive seconds after a call
-// starts, as upstream's do) and delivers its signed webhooks to the app, while the polling sync runs against its API.
+// starts, as upstream's do) and delivers its signed webhooks to the app, while the product's polling sync
+// (syncConnection, under its per-connection lock, as the worker runs it) polls its API every `syncEveryMs`.
 // The ratio is every API request the emulator served / every conversation of that connection in PostgreSQL.
-
-const SYNC_MODULE = fileURLToPath(new URL('../../../src/lib/server/ingest/sync.ts', import.meta.url));
-
-type SyncVerb = (args: { ctx: Record<string, unknown>; input: { connectionId: string } }) => Promise<unknown>;
-
-/** The polling sync verb, if the product has one yet (it is being written beside this benchmark). */
-async function loadSyncVerb(): Promise<SyncVerb | null> {
-	if (!existsSync(SYNC_MODULE)) return null;
-	const mod = (await import(SYNC_MODULE)) as { syncConnection?: unknown };
-	return typeof mod.syncConnection === 'function' ? (mod.syncConnection as SyncVerb) : null;
-}
+// The connection's first poll (agents, an empty history) is set-up and not counted.
 
 export interface UpstreamOptions {
 	appUrl: string;
@@ -36,10 +26,10 @@ export interface UpstreamOptions {
 }
 
 export interface UpstreamResult {
-	syncAvailable: boolean;
 	syncRuns: number;
-	syncErrors: number;
+	syncFailures: number;
 	firstSyncError: string | null;
+	syncCounts: SyncCounts;
 	callsPlaced: number;
 	conversationsIngested: number;
 	upstreamRequests: number;
@@ -66,24 +56,26 @@ export async function measureUpstreamRequests(deps: { db: DbHandle; ch: ClickHou
 			input: { name: 'Bench upstream', baseUrl: emulator.url, apiKey, webhookSecret, tenantId: opts.tenantId }
 		});
 		emulator.control.setWebhookTargets({ urls: [`${opts.appUrl}/api/webhooks/elevenlabs/${conn.id}`] });
-		const sync = await loadSyncVerb();
 		let syncRuns = 0;
-		let syncErrors = 0;
+		let syncFailures = 0;
 		let firstSyncError: string | null = null;
+		const syncCounts = emptySyncCounts();
 		const runSync = async () => {
-			if (!sync) return;
+			// The worker's scheduled run for this connection (if one comes due) and ours never overlap.
+			const r = await withConnectionSyncLock(deps.db.sql, conn.id, () => syncConnection({ ctx, input: { connectionId: conn.id } }), { waitMs: 60_000 });
+			if (!r.ran) return;
 			syncRuns++;
-			try {
-				await sync({ ctx, input: { connectionId: conn.id } });
-			} catch (err) {
-				syncErrors++;
-				firstSyncError ??= err instanceof Error ? err.message : String(err);
+			for (const key of Object.keys(syncCounts) as (keyof SyncCounts)[]) syncCounts[key] += r.value.counts[key];
+			if (r.value.status !== 'ok') {
+				syncFailures++;
+				firstSyncError ??= r.value.error ?? r.value.status;
 			}
 		};
 
-		opts.log(sync ? 'upstream: polling sync found (syncConnection)' : 'upstream: no syncConnection in src/lib/server/ingest/sync.ts yet; webhooks only');
 		// First contact (agents, an empty history) is set-up, not steady state: run it, then count from zero.
 		await runSync();
+		syncRuns = 0;
+		Object.assign(syncCounts, emptySyncCounts());
 		emulator.control.resetStats();
 
 		let placed = 0;
@@ -106,11 +98,12 @@ export async function measureUpstreamRequests(deps: { db: DbHandle; ch: ClickHou
 
 		const [{ n }] = await deps.db.sql<{ n: number }[]>`select count(*)::int as n from conversation where connection_id = ${conn.id}`;
 		const stats = emulator.control.stats();
+		opts.log(`upstream: ${placed} calls placed, ${n} conversations stored, ${stats.requests} API requests`);
 		return {
-			syncAvailable: sync !== null,
 			syncRuns,
-			syncErrors,
+			syncFailures,
 			firstSyncError,
+			syncCounts,
 			callsPlaced: placed,
 			conversationsIngested: n,
 			upstreamRequests: stats.requests,

@@ -20,7 +20,15 @@ export interface VoxCallsProcesses {
 }
 
 export function buildApp(root: string): void {
-	execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+	const build = () => execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+	try {
+		build();
+	} catch {
+		// build/ and .svelte-kit/ are shared with anyone else building (an e2e run, svelte-check): try once more.
+		console.error('[bench] build failed; retrying once in 10 s (another build may have been writing .svelte-kit/)');
+		Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
+		build();
+	}
 }
 
 // Extra node flags for profiling one side, e.g. BENCH_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
