@@ -54,7 +54,9 @@ afterAll(async () => {
 });
 
 describe('emulator → webhook route → inbox → conversations → ClickHouse', () => {
-	it('counts every call exactly once despite duplicated and reordered deliveries, quarantine included', async () => {
+	// Generous timeout: the relay lease may be held by a worker another test file runs, and rows a stopped relay
+	// left in doubt wait out their settle time before they are checked against ClickHouse.
+	it('counts every call exactly once despite duplicated and reordered deliveries, quarantine included', { timeout: 180_000 }, async () => {
 		const t = await createTestTenant(stores.db.db);
 		const conn = await createTestConnection(stores.db.db);
 		const mapped = uniqueId('agent');
