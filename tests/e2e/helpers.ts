@@ -3,10 +3,14 @@ import { expect } from 'vitest';
 
 /** Signs in through the real /login form and waits for the app shell. */
 export async function signInThroughForm(page: Page, baseUrl: string, email: string, password: string) {
-	await page.goto(`${baseUrl}/login`);
+	// Wait for hydration: typing into server-rendered inputs before it lands can be undone by it under load.
+	await page.goto(`${baseUrl}/login`, { waitUntil: 'networkidle' });
 	await page.getByLabel('Email').fill(email);
 	await page.getByLabel('Password').fill(password);
-	await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Sign in' }).click()]);
+	await Promise.all([
+		page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 60_000 }),
+		page.getByRole('button', { name: 'Sign in' }).click()
+	]);
 	await expect(page.getByTestId('current-user').textContent()).resolves.toBe(email);
 }
 

@@ -36,7 +36,7 @@ it('an admin switches tenant and invites someone, who joins in a second browser 
 	const page = await adminContext.newPage();
 	await signInThroughForm(page, baseUrl, admin.email, TEST_PASSWORD);
 	await expect(page.getByTestId('active-tenant').textContent()).resolves.toContain(alpha.name);
-	await page.goto(`${baseUrl}/members`);
+	await page.goto(`${baseUrl}/members`, { waitUntil: 'networkidle' });
 	await expect(page.getByTestId('members-table').textContent()).resolves.toContain(alphaOnly.email);
 	await Promise.all([
 		page.waitForResponse((r) => r.url().includes('/switch-tenant')),
@@ -57,7 +57,7 @@ it('an admin switches tenant and invites someone, who joins in a second browser 
 	// 3. A second browser context (another person) accepts it and sets a password.
 	const inviteeContext = await browser.newContext();
 	const invitee = await inviteeContext.newPage();
-	await invitee.goto(link);
+	await invitee.goto(link, { waitUntil: 'networkidle' });
 	await expect(invitee.getByTestId('invite-email').textContent()).resolves.toBe(inviteeEmail);
 	await invitee.getByLabel('Choose a password').fill(inviteePassword);
 	await invitee.getByLabel('Repeat it').fill(inviteePassword);
