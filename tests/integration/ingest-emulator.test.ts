@@ -1,16 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
 import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import { mapAgent } from '../../src/lib/server/services/agents/index';
 import { listQuarantine, releaseQuarantine } from '../../src/lib/server/services/quarantine/index';
+import { startWebhookRouteServer } from '../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../src/emulators/elevenlabs/server';
-import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, factoryActor, settleInbox, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { connectTestStores } from '../setup/stores';
@@ -19,37 +13,18 @@ import { connectTestStores } from '../setup/stores';
 // server into the SvelteKit route; ClickHouse must end up with exactly the emulator's calls.
 const stores = connectTestStores();
 const ctx = { db: stores.db.db, actor: factoryActor };
-let server: Server;
+let server: Awaited<ReturnType<typeof startWebhookRouteServer>>;
 let url: string;
 let emulator: ElevenLabsEmulator | undefined;
 
 beforeAll(async () => {
-	process.env.AUDIO_STORAGE_DIR ??= await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
-	server = createServer((req, res) => {
-		const connection = (req.url ?? '').split('/').pop() ?? '';
-		const request = new Request(`http://localhost${req.url}`, {
-			method: req.method,
-			headers: req.headers as Record<string, string>,
-			body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-			duplex: 'half'
-		} as RequestInit);
-		Promise.resolve(POST({ request, params: { connection } } as unknown as Parameters<typeof POST>[0])).then(
-			async (r: Response) => {
-				res.writeHead(r.status, { 'content-type': 'application/json' });
-				res.end(Buffer.from(await r.arrayBuffer()));
-			},
-			(err: unknown) => {
-				res.writeHead(500);
-				res.end(String(err));
-			}
-		);
-	});
-	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-	url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	// Emulator deliveries go through the real SvelteKit route.
+	server = await startWebhookRouteServer();
+	url = server.url;
 });
 afterAll(async () => {
 	await emulator?.close();
-	await new Promise((r) => server.close(r));
+	await server?.close();
 	await stores.close();
 });
 

@@ -1,11 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhookRouteServer } from '../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator, type ElevenLabsEmulatorOptions } from '../../src/emulators/elevenlabs/server';
 import type { ConversationRecord } from '../../src/emulators/elevenlabs/state';
 import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
@@ -18,7 +13,6 @@ import { snapshotFromConversationDetail } from '../../src/lib/server/ingest/snap
 import { SYNC_DEFAULTS, syncConnection, withConnectionSyncLock, type SyncResult } from '../../src/lib/server/ingest/sync';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { getPollWatermark } from '../../src/lib/server/services/ingestion-status/index';
-import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, factoryActor, settleInbox, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { connectTestStores } from '../setup/stores';
@@ -32,38 +26,18 @@ const DETAIL_ROUTE = 'GET /v1/convai/conversations/{id}';
 const LIST_ROUTE = 'GET /v1/convai/conversations';
 const emulators: ElevenLabsEmulator[] = [];
 const clients: ElevenLabsClient[] = [];
-let webhookServer: Server;
+let webhookServer: Awaited<ReturnType<typeof startWebhookRouteServer>>;
 let webhookBase: string;
 
 beforeAll(async () => {
-	process.env.AUDIO_STORAGE_DIR ??= await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
 	// Emulator deliveries go through the real SvelteKit route.
-	webhookServer = createServer((req, res) => {
-		const connection = (req.url ?? '').split('/').pop() ?? '';
-		const request = new Request(`http://localhost${req.url}`, {
-			method: req.method,
-			headers: req.headers as Record<string, string>,
-			body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-			duplex: 'half'
-		} as RequestInit);
-		Promise.resolve(POST({ request, params: { connection } } as unknown as Parameters<typeof POST>[0])).then(
-			async (r: Response) => {
-				res.writeHead(r.status, { 'content-type': 'application/json' });
-				res.end(Buffer.from(await r.arrayBuffer()));
-			},
-			(err: unknown) => {
-				res.writeHead(500);
-				res.end(String(err));
-			}
-		);
-	});
-	await new Promise<void>((r) => webhookServer.listen(0, '127.0.0.1', r));
-	webhookBase = `http://127.0.0.1:${(webhookServer.address() as AddressInfo).port}`;
+	webhookServer = await startWebhookRouteServer();
+	webhookBase = webhookServer.url;
 });
 afterAll(async () => {
 	await Promise.all(clients.map((c) => c.close()));
 	await Promise.all(emulators.map((e) => e.close()));
-	await new Promise((r) => webhookServer.close(r));
+	await webhookServer?.close();
 	await stores.close();
 });
 

@@ -1,14 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { and, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startWebhookRouteServer } from '../../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../../src/emulators/elevenlabs/server';
 import type { ConversationRecord } from '../../../src/emulators/elevenlabs/state';
 import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/tenant-call-totals';
@@ -18,7 +13,6 @@ import { syncConnection, withConnectionSyncLock, type SyncResult } from '../../.
 import { createBoss, sendJob, startBoss, type PgBoss } from '../../../src/lib/server/jobs/boss';
 import { mapAgent } from '../../../src/lib/server/services/agents/index';
 import { listQuarantine } from '../../../src/lib/server/services/quarantine/index';
-import { POST } from '../../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, factoryActor, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
 import { connectTestStores } from '../../setup/stores';
@@ -45,7 +39,7 @@ let t0 = Date.now();
 
 let emulator: ElevenLabsEmulator;
 let client: ElevenLabsClient | undefined;
-let webhookServer: Server;
+let webhookServer: Awaited<ReturnType<typeof startWebhookRouteServer>>;
 let webhookBase: string;
 let boss: PgBoss;
 let worker: ChildProcess | null = null;
@@ -83,28 +77,9 @@ async function kickLoops() {
 }
 
 beforeAll(async () => {
-	process.env.AUDIO_STORAGE_DIR ??= await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
-	webhookServer = createServer((req, res) => {
-		const connection = (req.url ?? '').split('/').pop() ?? '';
-		const request = new Request(`http://localhost${req.url}`, {
-			method: req.method,
-			headers: req.headers as Record<string, string>,
-			body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-			duplex: 'half'
-		} as RequestInit);
-		Promise.resolve(POST({ request, params: { connection } } as unknown as Parameters<typeof POST>[0])).then(
-			async (r: Response) => {
-				res.writeHead(r.status, { 'content-type': 'application/json' });
-				res.end(Buffer.from(await r.arrayBuffer()));
-			},
-			(err: unknown) => {
-				res.writeHead(500);
-				res.end(String(err));
-			}
-		);
-	});
-	await new Promise<void>((r) => webhookServer.listen(0, '127.0.0.1', r));
-	webhookBase = `http://127.0.0.1:${(webhookServer.address() as AddressInfo).port}`;
+	// Emulator deliveries go through the real SvelteKit route.
+	webhookServer = await startWebhookRouteServer();
+	webhookBase = webhookServer.url;
 	boss = createBoss(testEnv().DATABASE_URL, { supervise: false, schedule: false });
 	await startBoss(boss);
 });
@@ -115,7 +90,7 @@ afterAll(async () => {
 	await client?.close();
 	await emulator?.close();
 	await boss?.stop({ graceful: false, wait: true });
-	await new Promise((r) => webhookServer.close(r));
+	await webhookServer?.close();
 	await stores.close();
 });
 
