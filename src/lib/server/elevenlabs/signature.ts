@@ -40,12 +40,22 @@ export function signWebhookBody(rawBody: string | Buffer, secret: string, timest
 	return `t=${t},v0=${hmacHex(secret, t, rawBody).toString('hex')}`;
 }
 
+export interface WebhookVerifier {
+	update(chunk: Uint8Array | string): void;
+	/** Constant-time comparison of the expected digest with the header's v0. */
+	verify(): SignatureVerification;
+}
+
 /**
- * Mirrors the SDK's `constructEvent` parsing (split on ',', first `t=` part, first `v0=` part) so that a
- * header the SDK would accept is accepted here too, but compares in constant time.
+ * Checks what can be checked before the body arrives (header present, well formed, not older than the
+ * tolerance), so a bad request is refused without reading it; otherwise returns a verifier to feed the body to
+ * (audio events are hashed while they stream to storage). Header parsing mirrors the SDK's `constructEvent`
+ * (split on ',', first `t=` part, first `v0=` part), so a header the SDK accepts is accepted here too.
  */
-export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): SignatureVerification {
-	const { rawBody, header, secret } = input;
+export function beginWebhookVerification(
+	input: Omit<VerifyWebhookSignatureInput, 'rawBody'>
+): { ok: true; verifier: WebhookVerifier } | { ok: false; reason: SignatureFailureReason } {
+	const { header, secret } = input;
 	if (!header) return { ok: false, reason: 'missing_header' };
 
 	let timestamp: string | undefined;
@@ -62,11 +72,35 @@ export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): Sign
 	const toleranceSecs = input.toleranceSecs ?? DEFAULT_TOLERANCE_SECS;
 	if (timestampSecs * 1000 < nowMs - toleranceSecs * 1000) return { ok: false, reason: 'too_old' };
 
-	// Length and charset are checked first: timingSafeEqual throws on unequal lengths, and a non-hex string
+	// Length and charset are checked up front: timingSafeEqual throws on unequal lengths, and a non-hex string
 	// would silently decode to a shorter buffer.
-	if (signature.length !== HEX_DIGEST_LENGTH || !HEX_RE.test(signature)) return { ok: false, reason: 'mismatch' };
-	const expected = hmacHex(secret, timestamp, rawBody);
-	const given = Buffer.from(signature, 'hex');
-	if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'mismatch' };
-	return { ok: true, timestampSecs };
+	const wellFormed = signature.length === HEX_DIGEST_LENGTH && HEX_RE.test(signature);
+	const given = signature;
+	const hmac = createHmac('sha256', secret);
+	hmac.update(timestamp);
+	hmac.update('.');
+	return {
+		ok: true,
+		verifier: {
+			update(chunk) {
+				hmac.update(chunk);
+			},
+			verify() {
+				const expected = hmac.digest();
+				// Judged after hashing so the time spent does not depend on how wrong the signature is.
+				if (!wellFormed) return { ok: false, reason: 'mismatch' };
+				const g = Buffer.from(given, 'hex');
+				if (g.length !== expected.length || !timingSafeEqual(g, expected)) return { ok: false, reason: 'mismatch' };
+				return { ok: true, timestampSecs };
+			}
+		}
+	};
+}
+
+/** Verifies a whole body at once: the same checks as beginWebhookVerification, in constant time. */
+export function verifyWebhookSignature(input: VerifyWebhookSignatureInput): SignatureVerification {
+	const begun = beginWebhookVerification(input);
+	if (!begun.ok) return begun;
+	begun.verifier.update(input.rawBody);
+	return begun.verifier.verify();
 }

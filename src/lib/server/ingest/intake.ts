@@ -9,7 +9,7 @@ import { IngestionErrorRecorder } from '../services/ingestion-status/index';
 import { AudioEventStreamParser, MalformedJsonError } from './audio-event-parser';
 import { createFileAudioStore, type AudioStore, type AudioUpload } from './audio-store';
 import { InboxWriter, type InboxRowInput } from './inbox-writer';
-import { beginWebhookVerification } from './signature-stream';
+import { beginWebhookVerification } from '../elevenlabs/signature';
 
 // The webhook hot path: find the connection's secret (cached), check the signature header before reading the
 // body, read the body under a size limit (audio is decoded and streamed to storage instead of buffered), verify

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhookBody, verifyWebhookSignature } from '../elevenlabs/signature';
-import { beginWebhookVerification } from './signature-stream';
+import { beginWebhookVerification, signWebhookBody, verifyWebhookSignature } from './signature';
 
 // The streaming verifier must agree with the one-shot verifier on every header, whatever the chunking.
 function streamVerify(header: string | null, body: Buffer, secret: string, nowMs: number) {
