@@ -59,7 +59,8 @@ async function setup(opts: Partial<ElevenLabsEmulatorOptions> & { webhooks?: boo
 	emulators.push(emu);
 	const conn = await createTestConnection(stores.db.db, { tenantId: t.id, baseUrl: emu.url, apiKey: API_KEY });
 	if (opts.webhooks) emu.control.setWebhookTargets({ urls: [`${webhookBase}/api/webhooks/elevenlabs/${conn.id}`], secret: conn.webhookSecret });
-	const client = createElevenLabsClient({ baseUrl: emu.url, apiKey: API_KEY, retryBaseMs: 5 });
+	// 30 % injected 429s: enough retries that one request exhausting them (0.3^13) never decides the test.
+	const client = createElevenLabsClient({ baseUrl: emu.url, apiKey: API_KEY, retryBaseMs: 5, maxRetries: 12 });
 	clients.push(client);
 	const sync = (input: { now?: Date } = {}) => syncConnection({ ctx: { ...ctx, elevenlabs: client }, input: { connectionId: conn.id, ...input } });
 	const route = (name: string) => emu.control.stats().requestsByRoute[name] ?? 0;
