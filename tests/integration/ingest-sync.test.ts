@@ -44,7 +44,7 @@ afterAll(async () => {
 const nowSecs = () => Math.floor(Date.now() / 1000);
 
 /** A tenant, an emulated workspace with one agent, a connection to it and a client whose requests we count. */
-async function setup(opts: Partial<ElevenLabsEmulatorOptions> & { webhooks?: boolean } = {}) {
+async function setup(opts: Partial<ElevenLabsEmulatorOptions> & { webhooks?: boolean; maxRetries?: number } = {}) {
 	const t = await createTestTenant(stores.db.db);
 	const agentId = uniqueId('agent');
 	const emu = await startElevenLabsEmulator({
@@ -59,8 +59,7 @@ async function setup(opts: Partial<ElevenLabsEmulatorOptions> & { webhooks?: boo
 	emulators.push(emu);
 	const conn = await createTestConnection(stores.db.db, { tenantId: t.id, baseUrl: emu.url, apiKey: API_KEY });
 	if (opts.webhooks) emu.control.setWebhookTargets({ urls: [`${webhookBase}/api/webhooks/elevenlabs/${conn.id}`], secret: conn.webhookSecret });
-	// 30 % injected 429s: enough retries that one request exhausting them (0.3^13) never decides the test.
-	const client = createElevenLabsClient({ baseUrl: emu.url, apiKey: API_KEY, retryBaseMs: 5, maxRetries: 12 });
+	const client = createElevenLabsClient({ baseUrl: emu.url, apiKey: API_KEY, retryBaseMs: 5, maxRetries: opts.maxRetries ?? 5 });
 	clients.push(client);
 	const sync = (input: { now?: Date } = {}) => syncConnection({ ctx: { ...ctx, elevenlabs: client }, input: { connectionId: conn.id, ...input } });
 	const route = (name: string) => emu.control.stats().requestsByRoute[name] ?? 0;
@@ -188,7 +187,9 @@ describe('syncConnection', () => {
 	it('recovers dropped webhooks through 429s, leaving webhook-final conversations alone', async () => {
 		const { t, conn, emu, client, sync } = await setup({
 			webhooks: true,
-			faults: { dropRate: 0.3, duplicateRate: 0.2, reorderRate: 0.2, http429Rate: 0.3 }
+			faults: { dropRate: 0.3, duplicateRate: 0.2, reorderRate: 0.2, http429Rate: 0.3 },
+			// With 30 % injected 429s, enough retries that one request exhausting them (0.3^13) never decides the test.
+			maxRetries: 12
 		});
 		await exclusive(conn.id, async () => {
 			const calls = emu.control.generateCalls(60, { finalImmediately: true, spacingSecs: 30 });
