@@ -66,17 +66,20 @@ export function parseInboxRow(row: Pick<InboxRow, 'connectionId' | 'eventType' |
 	}
 }
 
+// What a claim reads of an inbox row, for the batch path and the row-by-row retry alike.
+const inboxRowColumns = {
+	id: webhookInbox.id,
+	connectionId: webhookInbox.connectionId,
+	eventType: webhookInbox.eventType,
+	body: webhookInbox.body,
+	audioKey: webhookInbox.audioKey,
+	attempts: webhookInbox.attempts,
+	receivedAt: webhookInbox.receivedAt
+};
+
 async function claim(tx: Tx, limit: number): Promise<InboxRow[]> {
 	return tx
-		.select({
-			id: webhookInbox.id,
-			connectionId: webhookInbox.connectionId,
-			eventType: webhookInbox.eventType,
-			body: webhookInbox.body,
-			audioKey: webhookInbox.audioKey,
-			attempts: webhookInbox.attempts,
-			receivedAt: webhookInbox.receivedAt
-		})
+		.select(inboxRowColumns)
 		.from(webhookInbox)
 		.where(sql`${webhookInbox.status} = 'pending'`)
 		.orderBy(webhookInbox.id)
@@ -164,15 +167,7 @@ async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: Ingest
 		try {
 			const r = await inTransaction(ctx.db, async (tx) => {
 				const rows = await tx
-					.select({
-						id: webhookInbox.id,
-						connectionId: webhookInbox.connectionId,
-						eventType: webhookInbox.eventType,
-						body: webhookInbox.body,
-						audioKey: webhookInbox.audioKey,
-						attempts: webhookInbox.attempts,
-						receivedAt: webhookInbox.receivedAt
-					})
+					.select(inboxRowColumns)
 					.from(webhookInbox)
 					.where(sql`${webhookInbox.id} = ${id} and ${webhookInbox.status} = 'pending'`)
 					.for('update', { skipLocked: true });

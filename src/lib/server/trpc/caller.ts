@@ -40,3 +40,9 @@ export function actionFailure<E extends Record<string, unknown> = Record<never, 
 	}
 	throw err;
 }
+
+/** A form field as an optional string: absent and empty both read as undefined. */
+export function optionalFormField(form: FormData, name: string): string | undefined {
+	const v = form.get(name);
+	return v === null || v === '' ? undefined : String(v);
+}

@@ -1,5 +1,5 @@
 import { env } from '$lib/server/env';
-import { actionFailure, serverCaller, throwLoadFailure } from '$lib/server/trpc/caller';
+import { actionFailure, serverCaller, throwLoadFailure, optionalFormField } from '$lib/server/trpc/caller';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
@@ -26,20 +26,16 @@ export const load: PageServerLoad = async (event) => {
 	}
 };
 
-const field = (form: FormData, name: string) => {
-	const v = form.get(name);
-	return v === null || v === '' ? undefined : String(v);
-};
 
 export const actions: Actions = {
 	createConnection: async (event) => {
 		const form = await event.request.formData();
-		const values = { name: field(form, 'name') ?? '', baseUrl: field(form, 'baseUrl') ?? '', tenantId: field(form, 'tenantId') ?? null };
+		const values = { name: optionalFormField(form, 'name') ?? '', baseUrl: optionalFormField(form, 'baseUrl') ?? '', tenantId: optionalFormField(form, 'tenantId') ?? null };
 		try {
 			const c = await serverCaller(event).ingestion.connections.create({
 				...values,
-				apiKey: field(form, 'apiKey') ?? '',
-				webhookSecret: field(form, 'webhookSecret') ?? ''
+				apiKey: optionalFormField(form, 'apiKey') ?? '',
+				webhookSecret: optionalFormField(form, 'webhookSecret') ?? ''
 			});
 			return { message: `Created ${c.name}. Point the ElevenLabs post-call webhook at ${env().ORIGIN}${c.webhookPath}` };
 		} catch (err) {
@@ -49,14 +45,14 @@ export const actions: Actions = {
 	},
 	updateConnection: async (event) => {
 		const form = await event.request.formData();
-		const enabled = field(form, 'enabled');
+		const enabled = optionalFormField(form, 'enabled');
 		try {
 			const c = await serverCaller(event).ingestion.connections.update({
-				connectionId: field(form, 'connectionId') ?? '',
-				name: field(form, 'name'),
-				baseUrl: field(form, 'baseUrl'),
-				apiKey: field(form, 'apiKey'),
-				webhookSecret: field(form, 'webhookSecret'),
+				connectionId: optionalFormField(form, 'connectionId') ?? '',
+				name: optionalFormField(form, 'name'),
+				baseUrl: optionalFormField(form, 'baseUrl'),
+				apiKey: optionalFormField(form, 'apiKey'),
+				webhookSecret: optionalFormField(form, 'webhookSecret'),
 				enabled: enabled === undefined ? undefined : enabled === 'true'
 			});
 			return { message: `Saved ${c.name}` };
@@ -67,7 +63,7 @@ export const actions: Actions = {
 	deleteConnection: async (event) => {
 		const form = await event.request.formData();
 		try {
-			await serverCaller(event).ingestion.connections.delete({ connectionId: field(form, 'connectionId') ?? '' });
+			await serverCaller(event).ingestion.connections.delete({ connectionId: optionalFormField(form, 'connectionId') ?? '' });
 			return { message: 'Connection deleted' };
 		} catch (err) {
 			return actionFailure(err);
@@ -77,9 +73,9 @@ export const actions: Actions = {
 		const form = await event.request.formData();
 		try {
 			const r = await serverCaller(event).ingestion.agents.map({
-				connectionId: field(form, 'connectionId') ?? '',
-				agentId: field(form, 'agentId') ?? '',
-				tenantId: field(form, 'tenantId') ?? null
+				connectionId: optionalFormField(form, 'connectionId') ?? '',
+				agentId: optionalFormField(form, 'agentId') ?? '',
+				tenantId: optionalFormField(form, 'tenantId') ?? null
 			});
 			const who = r.agent.name ?? r.agent.agentId;
 			return {
@@ -94,7 +90,7 @@ export const actions: Actions = {
 	releaseQuarantine: async (event) => {
 		const form = await event.request.formData();
 		try {
-			const r = await serverCaller(event).ingestion.quarantine.release({ connectionId: field(form, 'connectionId'), agentId: field(form, 'agentId') });
+			const r = await serverCaller(event).ingestion.quarantine.release({ connectionId: optionalFormField(form, 'connectionId'), agentId: optionalFormField(form, 'agentId') });
 			return { message: r.released ? `Released ${r.released} calls` : 'Nothing to release: map the agent to a tenant first' };
 		} catch (err) {
 			return actionFailure(err);

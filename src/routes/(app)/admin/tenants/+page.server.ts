@@ -1,5 +1,5 @@
 import { getCountries } from 'libphonenumber-js';
-import { actionFailure, serverCaller, throwLoadFailure } from '$lib/server/trpc/caller';
+import { actionFailure, serverCaller, throwLoadFailure, optionalFormField } from '$lib/server/trpc/caller';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
@@ -11,19 +11,15 @@ export const load: PageServerLoad = async (event) => {
 	}
 };
 
-const field = (form: FormData, name: string) => {
-	const v = form.get(name);
-	return v === null || v === '' ? undefined : String(v);
-};
 
 export const actions: Actions = {
 	create: async (event) => {
 		const form = await event.request.formData();
 		const input = {
-			name: field(form, 'name') ?? '',
-			slug: field(form, 'slug') ?? '',
-			timezone: field(form, 'timezone') ?? 'UTC',
-			defaultCountry: field(form, 'defaultCountry') ?? 'US'
+			name: optionalFormField(form, 'name') ?? '',
+			slug: optionalFormField(form, 'slug') ?? '',
+			timezone: optionalFormField(form, 'timezone') ?? 'UTC',
+			defaultCountry: optionalFormField(form, 'defaultCountry') ?? 'US'
 		};
 		try {
 			const t = await serverCaller(event).tenants.create(input);
@@ -36,10 +32,10 @@ export const actions: Actions = {
 		const form = await event.request.formData();
 		try {
 			const t = await serverCaller(event).tenants.update({
-				tenantId: field(form, 'tenantId') ?? '',
-				name: field(form, 'name'),
-				timezone: field(form, 'timezone'),
-				defaultCountry: field(form, 'defaultCountry')
+				tenantId: optionalFormField(form, 'tenantId') ?? '',
+				name: optionalFormField(form, 'name'),
+				timezone: optionalFormField(form, 'timezone'),
+				defaultCountry: optionalFormField(form, 'defaultCountry')
 			});
 			return { message: `Saved ${t.name}` };
 		} catch (err) {
@@ -49,7 +45,7 @@ export const actions: Actions = {
 	suspend: async (event) => {
 		const form = await event.request.formData();
 		try {
-			const t = await serverCaller(event).tenants.suspend({ tenantId: field(form, 'tenantId') ?? '' });
+			const t = await serverCaller(event).tenants.suspend({ tenantId: optionalFormField(form, 'tenantId') ?? '' });
 			return { message: `${t.name} is suspended` };
 		} catch (err) {
 			return actionFailure(err);
@@ -58,7 +54,7 @@ export const actions: Actions = {
 	reactivate: async (event) => {
 		const form = await event.request.formData();
 		try {
-			const t = await serverCaller(event).tenants.reactivate({ tenantId: field(form, 'tenantId') ?? '' });
+			const t = await serverCaller(event).tenants.reactivate({ tenantId: optionalFormField(form, 'tenantId') ?? '' });
 			return { message: `${t.name} is active again` };
 		} catch (err) {
 			return actionFailure(err);
