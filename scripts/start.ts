@@ -103,7 +103,7 @@ async function main() {
 		TWILIO_EMULATOR_AUTH_TOKEN: demo.twilioAuthToken
 	});
 	startChild('worker', ['--import', 'tsx', 'src/lib/server/jobs/worker.ts'], env);
-	startChild('web', ['build/index.js'], { ...env, HOST: '0.0.0.0' });
+	startChild('web', ['--import', 'tsx', 'src/lib/server/web-server.ts'], { ...env, HOST: '0.0.0.0' });
 
 	console.log(`
   VoxCalls is running at ${env.ORIGIN}

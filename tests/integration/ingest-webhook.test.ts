@@ -1,4 +1,6 @@
 import { readFile, mkdtemp } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -8,26 +10,61 @@ import { conversation, webhookInbox } from '../../src/lib/server/db/schema/index
 import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
 import { createFileAudioStore } from '../../src/lib/server/ingest/audio-store';
 import { InboxWriter } from '../../src/lib/server/ingest/inbox-writer';
-import { receiveElevenLabsWebhook, type WebhookIntake } from '../../src/lib/server/ingest/intake';
+import { receiveElevenLabsWebhook, webStreamBody, type WebhookIntake } from '../../src/lib/server/ingest/intake';
+import { handleElevenLabsWebhookRequest, webhookConnectionFromPath } from '../../src/lib/server/ingest/webhook-http';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { connectTestStores } from '../setup/stores';
 
-// Drives the real SvelteKit route handler (and the intake service behind it) against the test PostgreSQL.
+// Every case runs twice: through the SvelteKit route handler (what `vite dev` serves) and over real HTTP through
+// the production web server's node:http webhook path (web-server.ts), against the test PostgreSQL.
 const stores = connectTestStores();
 let audioDir: string;
+let nodeServer: { url: string; close: () => void };
 beforeAll(async () => {
 	audioDir = await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
 	process.env.AUDIO_STORAGE_DIR = audioDir;
+	const server = createServer((req, res) => {
+		const connectionId = req.method === 'POST' ? webhookConnectionFromPath(req.url) : null;
+		if (connectionId === null) {
+			res.writeHead(404);
+			res.end();
+		} else void handleElevenLabsWebhookRequest(req, res, connectionId);
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	nodeServer = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 });
-afterAll(() => stores.close());
+afterAll(async () => {
+	nodeServer?.close();
+	await stores.close();
+});
 
 type Event = ReturnType<typeof signedWebhookEvent>;
-const post = async (e: Event) => {
+type Answer = { status: number; body: Record<string, unknown> };
+const postToRoute = async (e: Event): Promise<Answer> => {
 	const res = await POST(e as unknown as Parameters<typeof POST>[0]);
 	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
+/** The same delivery as raw HTTP (headers exactly as given, body streamed as the event's chunks, if chunked). */
+const postOverHttp = async (e: Event): Promise<Answer> => {
+	const headers: Record<string, string> = {};
+	e.request.headers.forEach((v, k) => (headers[k] = v));
+	return new Promise<Answer>((resolve, reject) => {
+		const req = httpRequest(`${nodeServer.url}${new URL(e.request.url).pathname}`, { method: 'POST', headers, agent: false }, (res) => {
+			const chunks: Buffer[] = [];
+			res.on('data', (c: Buffer) => chunks.push(c));
+			res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+		});
+		// The server may answer (413, 401) and close before the whole body is written.
+		req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+		void (async () => {
+			if (e.request.body) for await (const chunk of e.request.body as unknown as AsyncIterable<Uint8Array>) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+			req.end();
+		})().catch(() => req.end());
+	});
+};
+
 const inboxRows = (connectionId: string) => stores.db.db.select().from(webhookInbox).where(eq(webhookInbox.connectionId, connectionId));
 
 async function setup() {
@@ -36,7 +73,10 @@ async function setup() {
 	return { t, conn };
 }
 
-describe('POST /api/webhooks/elevenlabs/[connection]', () => {
+describe.each([
+	['SvelteKit route', postToRoute],
+	['node:http (production web server)', postOverHttp]
+])('POST /api/webhooks/elevenlabs/[connection] via %s', (_transport, post) => {
 	it('accepts a signed delivery with 200 once it is in the inbox', async () => {
 		const { conn } = await setup();
 		const body = JSON.stringify(transcriptionEvent({ conversationId: uniqueId('conv'), agentId: uniqueId('agent') }));
@@ -143,7 +183,7 @@ describe('POST /api/webhooks/elevenlabs/[connection]', () => {
 		const results = await Promise.all(
 			bodies.map((b) => {
 				const e = signedWebhookEvent(conn.id, b, { secret: conn.webhookSecret });
-				return receiveElevenLabsWebhook({ ctx: intake, input: { connectionId: conn.id, signatureHeader: e.request.headers.get('elevenlabs-signature'), contentLength: b.length, body: e.request.body } });
+				return receiveElevenLabsWebhook({ ctx: intake, input: { connectionId: conn.id, signatureHeader: e.request.headers.get('elevenlabs-signature'), contentLength: b.length, body: e.request.body ? webStreamBody(e.request.body) : null } });
 			})
 		);
 		expect(results.every((r) => r.status === 200)).toBe(true);

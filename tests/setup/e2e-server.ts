@@ -50,7 +50,7 @@ export default async function setup(project: TestProject) {
 		// Every browser test signs in from 127.0.0.1; the per-account limit is what the throttle test exercises.
 		SIGN_IN_MAX_ATTEMPTS_PER_IP: '1000' };
 	const children: ChildProcess[] = [
-		spawn(process.execPath, ['build/index.js'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }),
+		spawn(process.execPath, ['--import', 'tsx', 'src/lib/server/web-server.ts'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }),
 		spawn(process.execPath, ['--import', 'tsx', 'src/lib/server/jobs/worker.ts'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] })
 	];
 	const stop = async () => {

@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import postgres from 'postgres';
 import { createDb } from '../../../src/lib/server/db/client';
 import { verifyWebhookSignature } from '../../../src/lib/server/elevenlabs/signature';
 import { createFileAudioStore } from '../../../src/lib/server/ingest/audio-store';
 import { InboxWriter } from '../../../src/lib/server/ingest/inbox-writer';
 import { receiveElevenLabsWebhook, type WebhookIntake } from '../../../src/lib/server/ingest/intake';
+import { nodeRequestBody } from '../../../src/lib/server/ingest/webhook-http';
 
 // The references measured beside VoxCalls in the same run, each in its own process (forked by the benchmark) so it
 // gets a whole event loop like the app does:
@@ -69,7 +69,7 @@ async function main() {
 					connectionId: (req.url ?? '').split('/').pop() ?? '',
 					signatureHeader: (req.headers['elevenlabs-signature'] as string | undefined) ?? null,
 					contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
-					body: Readable.toWeb(req) as ReadableStream<Uint8Array>
+					body: nodeRequestBody(req)
 				}
 			});
 			return answer(res, r.status, JSON.stringify(r.status === 200 ? { received: true, duplicate: r.duplicate } : { error: r.error }));

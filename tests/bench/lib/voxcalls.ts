@@ -39,7 +39,7 @@ export async function startVoxCalls(root: string, env: Record<string, string>, w
 	const port = await freePort();
 	const baseUrl = `http://127.0.0.1:${port}`;
 	const full = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ORIGIN: baseUrl };
-	const app = spawnNode('app', [...extraNodeArgs('BENCH_APP_NODE_ARGS'), 'build/index.js'], { cwd: root, env: full });
+	const app = spawnNode('app', [...extraNodeArgs('BENCH_APP_NODE_ARGS'), '--import', 'tsx', 'src/lib/server/web-server.ts'], { cwd: root, env: full });
 	await waitForHttp(`${baseUrl}/healthz`, 60_000, app);
 	const sut: VoxCallsProcesses = {
 		baseUrl,

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema/index';
 
@@ -36,4 +37,12 @@ export async function inTransaction<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): 
 function isTx(db: DbOrTx): db is Tx {
 	// drizzle's PgTransaction has `rollback`; the root database does not.
 	return typeof (db as { rollback?: unknown }).rollback === 'function';
+}
+
+/**
+ * `column = any($1::type[])`: one array parameter however many values. drizzle's inArray binds (and type-checks)
+ * one parameter per value, which for batches of thousands of ids cost more CPU than the statement itself.
+ */
+export function anyOf(column: AnyColumn, values: readonly (string | number)[], type: 'bigint' | 'text' | 'uuid'): SQL {
+	return sql`${column} = any(${sql.param(values)}::${sql.raw(type)}[])`;
 }

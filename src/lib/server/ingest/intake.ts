@@ -25,11 +25,34 @@ export interface WebhookIntake {
 	now?: () => number;
 }
 
+/** A request body as it arrives: a Node request (webhook-http.ts) or a web stream (the SvelteKit route). */
+export interface WebhookBody extends AsyncIterable<Uint8Array> {
+	/** Stops reading: the rest is thrown away unread. */
+	discard(): void;
+}
+
 export interface WebhookIntakeInput {
 	connectionId: string;
 	signatureHeader: string | null;
 	contentLength: number | null;
-	body: ReadableStream<Uint8Array> | null;
+	body: WebhookBody | null;
+}
+
+/** A web ReadableStream (a fetch Request's body) as a WebhookBody. */
+export function webStreamBody(stream: ReadableStream<Uint8Array>): WebhookBody {
+	let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+	return {
+		[Symbol.asyncIterator]() {
+			const r = (reader = stream.getReader());
+			return {
+				next: async (): Promise<IteratorResult<Uint8Array>> => {
+					const { done, value } = await r.read();
+					return done ? { done: true, value: undefined } : { done: false, value };
+				}
+			};
+		},
+		discard: () => void (reader ? reader.cancel() : stream.cancel()).catch(() => {})
+	};
 }
 
 export type WebhookIntakeResult =
@@ -45,7 +68,7 @@ function fail(status: 400 | 401 | 404 | 413 | 503, error: string): WebhookIntake
 /** Accepts one ElevenLabs webhook delivery: 200 once it is durable in the inbox (or already was). */
 export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookIntake; input: WebhookIntakeInput }): Promise<WebhookIntakeResult> {
 	const body = input.body;
-	const discard = () => void body?.cancel().catch(() => {});
+	const discard = () => body?.discard();
 	const connection = await resolveWebhookConnection(ctx.db, input.connectionId);
 	if (!connection || !connection.enabled) {
 		discard();
@@ -88,14 +111,15 @@ export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookInt
 		}
 	};
 
-	const reader = body.getReader();
+	// Iterated by hand: leaving early must not tear the connection down, discard() lets the rest go.
+	const chunksIn = body[Symbol.asyncIterator]();
 	try {
 		for (;;) {
-			const { done, value } = await reader.read();
+			const { done, value } = await chunksIn.next();
 			if (done) break;
 			size += value.byteLength;
 			if (size > audioMaxBytes) {
-				await reader.cancel().catch(() => {});
+				body.discard();
 				await abortStream();
 				return rejected(413, 'payload too large');
 			}
@@ -116,8 +140,6 @@ export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookInt
 	} catch (err) {
 		await abortStream();
 		throw err;
-	} finally {
-		reader.releaseLock();
 	}
 
 	const verdict = verifier.verify();
@@ -164,7 +186,7 @@ export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookInt
 			audioKey
 		};
 	} else {
-		const text = Buffer.concat(chunks).toString('utf8');
+		const text = (chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks)).toString('utf8');
 		chunks = [];
 		let event: Record<string, unknown>;
 		try {

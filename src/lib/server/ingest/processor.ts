@@ -1,5 +1,5 @@
 import { inArray, sql } from 'drizzle-orm';
-import { inTransaction, type DbOrTx, type Tx } from '../db/client';
+import { anyOf, inTransaction, type DbOrTx, type Tx } from '../db/client';
 import { webhookInbox } from '../db/schema/index';
 import {
 	callInitiationFailureEventSchema,
@@ -110,7 +110,7 @@ async function applyRows(tx: Tx, ctx: IngestCtx, rows: InboxRow[], errors: Inges
 		await tx
 			.update(webhookInbox)
 			.set({ status: 'processed', processedAt: sql`now()`, attempts: sql`${webhookInbox.attempts} + 1` })
-			.where(inArray(webhookInbox.id, done));
+			.where(anyOf(webhookInbox.id, done, 'bigint'));
 	}
 	for (const i of ignored) {
 		await tx

@@ -3,7 +3,7 @@ import { and, asc, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
-import type { DbOrTx } from '../db/client';
+import { anyOf, type DbOrTx } from '../db/client';
 import { outbox } from '../db/schema/index';
 import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
 
@@ -107,7 +107,7 @@ export async function findDeliveredEventIds(ch: ClickHouseClient, rows: OutboxBa
 /** Undoes step 3 for rows whose insert provably never reached ClickHouse, so they go out at once next time. */
 export async function clearOutboxAttempt(db: DbOrTx, ids: number[]): Promise<void> {
 	if (ids.length === 0) return;
-	await db.update(outbox).set({ attemptedAt: null }).where(inArray(outbox.id, ids));
+	await db.update(outbox).set({ attemptedAt: null }).where(anyOf(outbox.id, ids, 'bigint'));
 }
 
 /** Step 3: the trace a crash leaves behind; committed before anything is sent. */
@@ -116,7 +116,7 @@ export async function markOutboxAttempted(db: DbOrTx, ids: number[]): Promise<vo
 	await db
 		.update(outbox)
 		.set({ attemptedAt: sql`now()`, attempts: sql`${outbox.attempts} + 1` })
-		.where(inArray(outbox.id, ids));
+		.where(anyOf(outbox.id, ids, 'bigint'));
 }
 
 /** Step 4: one JSONEachRow INSERT per target table. */
@@ -126,14 +126,14 @@ export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows:
 	}
 }
 
-/** Step 5. */
+/**
+ * Step 5: a sent row is deleted, not stamped: a DELETE only marks the tuple, while an UPDATE of sent_at wrote a new
+ * version of the row and of its index entries, and the row had to be deleted later anyway.
+ */
 export async function markOutboxSent(db: DbOrTx, ids: number[]): Promise<void> {
 	if (ids.length === 0) return;
 	for (let i = 0; i < ids.length; i += 5000) {
-		await db
-			.update(outbox)
-			.set({ sentAt: sql`now()` })
-			.where(inArray(outbox.id, ids.slice(i, i + 5000)));
+		await db.delete(outbox).where(anyOf(outbox.id, ids.slice(i, i + 5000), 'bigint'));
 	}
 }
 
@@ -193,7 +193,7 @@ export async function outboxLag(db: DbOrTx): Promise<{ pending: number; oldestPe
 	return { pending: r.pending, oldestPendingSeconds: r.oldest };
 }
 
-/** Deletes sent rows older than the retention, a bounded number per call. */
+/** Deletes rows stamped sent (by relays before sent rows were deleted at once), a bounded number per call. */
 export async function pruneSentOutbox(db: DbOrTx, opts: { retentionMinutes?: number; limit?: number } = {}): Promise<number> {
 	const cutoff = sql`now() - make_interval(mins => ${opts.retentionMinutes ?? 60})`;
 	const victims = db

@@ -1,5 +1,6 @@
-import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
+import { anyOf } from '../db/client';
 import { conversation, elevenlabsConnection, ingestionStatus } from '../db/schema/index';
 import { createElevenLabsClient, UpstreamError, type ElevenLabsClient } from '../elevenlabs/client';
 import { CONVERSATION_STATUS_ORDER, isFinalStatus, statusRank, type ConversationSummary } from '../elevenlabs/types';
@@ -138,7 +139,7 @@ async function importSummaryPage(
 					hasDetails: sql<boolean>`${conversation.details} is not null`
 				})
 				.from(conversation)
-				.where(inArray(conversation.conversationId, ids))
+				.where(anyOf(conversation.conversationId, ids, 'text'))
 		).map((r) => [r.conversationId, r])
 	);
 

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
-import { inTransaction, type Tx } from '../db/client';
+import { anyOf, inTransaction, type Tx } from '../db/client';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
 import type { IngestCtx } from './context';
 import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
@@ -79,7 +79,9 @@ const conversationConflict = sql.raw(`)
 
 /** JSON text for a jsonb parameter: jsonb cannot hold U+0000, which upstream text may contain; it is dropped. */
 export function jsonbText(value: unknown): string {
-	return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1');
+	const text = JSON.stringify(value);
+	// The scan is for the rare text that has one: the regular expression costs more than the stringify.
+	return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : text;
 }
 
 function toRecord(row: ConversationRow): Record<string, unknown> {
@@ -125,7 +127,7 @@ export async function upsertConversationSnapshots({
 		await lockConversationIds(tx, ids);
 		const existing = new Map<string, ConversationRow>();
 		for (let i = 0; i < ids.length; i += 1000) {
-			const rows = await tx.select().from(conversation).where(inArray(conversation.conversationId, ids.slice(i, i + 1000)));
+			const rows = await tx.select().from(conversation).where(anyOf(conversation.conversationId, ids.slice(i, i + 1000), 'text'));
 			for (const r of rows) existing.set(r.conversationId, r);
 		}
 
@@ -200,7 +202,7 @@ export async function releaseQuarantinedBatch({
 		const rows = await tx
 			.select()
 			.from(conversation)
-			.where(and(inArray(conversation.conversationId, ids), isNull(conversation.tenantId)));
+			.where(and(anyOf(conversation.conversationId, ids, 'text'), isNull(conversation.tenantId)));
 		const pairs = new Map(rows.map((r) => [agentKey(r.connectionId, r.agentId), { connectionId: r.connectionId, agentId: r.agentId }]));
 		const tenants = await resolveAgentTenants(tx, pairs);
 		const changed: ConversationRow[] = [];
