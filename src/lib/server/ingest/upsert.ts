@@ -65,12 +65,13 @@ async function resolveAgentTenants(tx: Tx, pairs: Map<AgentKey, { connectionId: 
 	return result;
 }
 
-// Rows travel as one jsonb parameter expanded by PostgreSQL (jsonb_populate_recordset against the table's own row
-// type): building a 30-column multi-row INSERT through the query builder cost more CPU than the database work.
+// Rows travel as one json parameter expanded by PostgreSQL (json_populate_recordset against the table's own row
+// type): building a 30-column multi-row INSERT through the query builder cost more CPU than the database work, and
+// json (validated, not converted like jsonb) passes `details` through as text.
 const CONVERSATION_COLUMNS = Object.keys(getTableColumns(conversation)).map((k) => ({ key: k, column: toSnakeCase(k) }));
 const conversationInsert = sql.raw(`
 	insert into conversation (${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')})
-	select ${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')} from jsonb_populate_recordset(null::conversation, `);
+	select ${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')} from json_populate_recordset(null::conversation, `);
 // Every column but the key is overwritten from the proposed row: safe because the ids are locked.
 const conversationConflict = sql.raw(`)
 	on conflict (conversation_id) do update set ${CONVERSATION_COLUMNS.filter((c) => c.key !== 'id' && c.key !== 'conversationId' && c.key !== 'createdAt')
@@ -92,7 +93,7 @@ function toRecord(row: ConversationRow): Record<string, unknown> {
 
 async function writeChanges(tx: Tx, rows: ConversationRow[], events: { event: CallEventRow; connectionId: string }[]) {
 	if (rows.length > 0) {
-		await tx.execute(sql`${conversationInsert}${jsonbText(rows.map(toRecord))}::jsonb${conversationConflict}`);
+		await tx.execute(sql`${conversationInsert}${jsonbText(rows.map(toRecord))}::json${conversationConflict}`);
 	}
 	if (events.length > 0) {
 		const records = events.map(({ event, connectionId }) => ({ event_id: event.event_id, target: CALL_EVENTS_TABLE, payload: event, connection_id: connectionId }));

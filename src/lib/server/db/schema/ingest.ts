@@ -6,6 +6,7 @@ import {
 	doublePrecision,
 	index,
 	integer,
+	json,
 	jsonb,
 	pgTable,
 	primaryKey,
@@ -96,8 +97,12 @@ export const conversation = pgTable(
 		batchCallId: text(),
 		title: text(),
 		summary: text(),
-		/** transcript, analysis, initiation client data and metadata as last received (tolerant, loose). */
-		details: jsonb(),
+		/**
+		 * transcript, analysis, initiation client data and metadata as last received (tolerant, loose). json, not
+		 * jsonb: it is read whole and never queried into, and converting ~3 KB to jsonb was PostgreSQL's largest cost
+		 * per stored conversation (json input only validates the text).
+		 */
+		details: json(),
 		hasAudio: boolean().notNull().default(false),
 		audioKey: text(),
 		/** Upstream time of the snapshot last applied (webhook event_timestamp, or fetch time for polls). */
