@@ -28,6 +28,42 @@ const events = async (conversationId: string) =>
 	}));
 
 describe('conversation upsert from webhooks', () => {
+	it('stores every field as delivered (times, numbers, phone data, the raw details), minus U+0000', async () => {
+		const t = await createTestTenant(stores.db.db);
+		const conn = await createTestConnection(stores.db.db, { tenantId: t.id });
+		const conversationId = uniqueId('conv');
+		const agentId = uniqueId('agent');
+		const event = transcriptionEvent({ conversationId, agentId, startUnix: 1_780_000_000, durationSecs: 187, cost: 412.5, direction: 'outbound' });
+		const data = event.data as Record<string, unknown> & { transcript: { message: string }[]; analysis: Record<string, unknown> };
+		// Upstream text may carry U+0000, which PostgreSQL text and jsonb cannot hold: it is dropped, nothing else.
+		data.transcript[1].message = 'book\u0000 me in';
+		data.analysis = { ...data.analysis, transcript_summary: 'Booked \u0000a cleaning.', call_summary_title: 'Cleaning "quoted" \\ title' };
+		await deliver(conn, event);
+		await settleInbox(stores.db, conn.id);
+		const r = await row(conversationId);
+		expect(r).toMatchObject({
+			tenantId: t.id,
+			status: 'done',
+			startedAt: new Date(1_780_000_000 * 1000),
+			durationSecs: 187,
+			cost: 412.5,
+			direction: 'outbound',
+			agentNumber: '+14155550100',
+			externalNumber: '+14155550199',
+			callSid: `CA${conversationId}`,
+			summary: 'Booked a cleaning.',
+			title: 'Cleaning "quoted" \\ title',
+			version: 1,
+			source: 'webhook',
+			quarantinedAt: null
+		});
+		const details = r.details as { transcript: { message: string }[]; metadata: { phone_call: { stream_sid: string } } };
+		expect(details.transcript.map((m) => m.message)).toEqual(['Hello, how can I help?', 'book me in']);
+		// Tolerant parsing keeps fields we do not model.
+		expect(details.metadata.phone_call.stream_sid).toBe('MZ1');
+		expect(r.emittedVersion).toBe(1);
+	});
+
 	it('keeps one row per conversation; a late "processing" never overwrites "done"', async () => {
 		const t = await createTestTenant(stores.db.db);
 		const conn = await createTestConnection(stores.db.db, { tenantId: t.id });

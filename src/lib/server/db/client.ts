@@ -26,6 +26,16 @@ export function createDb(url: string, opts: { max?: number; applicationName?: st
 }
 
 /**
+ * Runs SQL text with positional parameters ($1, $2, …) on `db`'s connection (the transaction's, when it is one),
+ * for the few hot statements built as text: drizzle's query builder costs CPU per parameter, which for a
+ * multi-row INSERT of thousands of values was more than the database's own work.
+ */
+export function unsafeQuery<T = Record<string, unknown>>(db: DbOrTx, text: string, params: unknown[]): Promise<T[]> {
+	const session = (db as unknown as { session: { client: postgres.Sql } }).session;
+	return session.client.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
+}
+
+/**
  * Runs `fn` in a transaction, reusing an outer one when `db` already is a transaction, so service verbs
  * compose, tests can roll back, and outbox rows commit with the change they describe.
  */
@@ -34,7 +44,7 @@ export async function inTransaction<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): 
 	return (db as Db).transaction(fn);
 }
 
-function isTx(db: DbOrTx): db is Tx {
+export function isTx(db: DbOrTx): db is Tx {
 	// drizzle's PgTransaction has `rollback`; the root database does not.
 	return typeof (db as { rollback?: unknown }).rollback === 'function';
 }

@@ -128,14 +128,10 @@ export class InboxWriter {
 			audio_key: r.audioKey
 		}));
 		// Multi-row VALUES measured ~20% cheaper than unnest() of arrays here (no array-literal escaping of bodies).
-		// The scalar subquery runs once, and only when a row was inserted, so the processor wakes without polling.
 		const inserted = await this.sql<{ id: string; connection_id: string; dedup_key: string }[]>`
-			with ins as (
-				insert into webhook_inbox ${this.sql(values)}
-				on conflict (connection_id, dedup_key) do nothing
-				returning id, connection_id, dedup_key
-			)
-			select ins.id, ins.connection_id, ins.dedup_key, (select pg_notify(${INBOX_CHANNEL}, '')) as notified from ins`;
+			insert into webhook_inbox ${this.sql(values)}
+			on conflict (connection_id, dedup_key) do nothing
+			returning id, connection_id, dedup_key`;
 		const ids = new Map(inserted.map((r) => [`${r.connection_id}\u0000${r.dedup_key}`, Number(r.id)]));
 		this.stats.batches++;
 		this.stats.rows += batch.length;
@@ -146,5 +142,30 @@ export class InboxWriter {
 			if (id === null) this.stats.duplicates++;
 			w.resolve({ id, duplicate: id === null });
 		}
+		if (inserted.length > 0) this.wakeProcessor();
+	}
+
+	private notifying = false;
+	private notifyAgain = false;
+
+	/**
+	 * Wakes the processor (LISTEN on INBOX_CHANNEL) after a commit, never inside the INSERT's transaction:
+	 * PostgreSQL holds one database-wide lock from a notifying transaction's pre-commit until its commit is flushed,
+	 * which serialised the concurrent group commits. Coalesced: one NOTIFY in flight; rows committed meanwhile get
+	 * one more when it returns. Not on the answer's path; a lost wake-up only waits for the processor's next poll.
+	 */
+	private wakeProcessor(): void {
+		if (this.notifying) {
+			this.notifyAgain = true;
+			return;
+		}
+		this.notifying = true;
+		this.notifyAgain = false;
+		this.sql`select pg_notify(${INBOX_CHANNEL}, '')`
+			.catch(() => {})
+			.finally(() => {
+				this.notifying = false;
+				if (this.notifyAgain) this.wakeProcessor();
+			});
 	}
 }

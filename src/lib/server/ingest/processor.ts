@@ -11,7 +11,7 @@ import { recordWebhooksSeen, type IngestionErrorRecorder } from '../services/ing
 import type { IngestCtx } from './context';
 import { INBOX_CHANNEL } from './inbox-writer';
 import { snapshotFromAudio, snapshotFromInitiationFailure, snapshotFromTranscriptionEvent, type ConversationSnapshot } from './snapshot';
-import { upsertConversationSnapshots, type UpsertResult } from './upsert';
+import { upsertConversationSnapshots, wakeRelay, type UpsertResult } from './upsert';
 
 // Turns inbox rows into conversation upserts. A batch is claimed with FOR UPDATE SKIP LOCKED (so several
 // processors can run), applied and deleted from the inbox in one transaction: a crash rolls the whole batch back
@@ -145,12 +145,15 @@ export async function processInboxBatch({
 	const errors = input?.errors ?? null;
 	let claimedIds: number[] = [];
 	try {
-		return await inTransaction(ctx.db, async (tx) => {
+		const result = await inTransaction(ctx.db, async (tx) => {
 			const rows = await claim(tx, limit);
 			claimedIds = rows.map((r) => r.id);
 			if (rows.length === 0) return { claimed: 0, processed: 0, ignored: 0, failed: 0, upsert: null };
 			return applyRows(tx, ctx, rows, errors);
 		});
+		// After the commit, not inside the transaction (see wakeRelay).
+		if (result.upsert?.events) await wakeRelay(ctx.db).catch(() => {});
+		return result;
 	} catch (err) {
 		if (claimedIds.length === 0) throw err;
 		log.warn('inbox batch failed; retrying its rows one by one', { err, rows: claimedIds.length });
@@ -170,6 +173,7 @@ async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: Ingest
 					.for('update', { skipLocked: true });
 				return rows.length ? applyRows(tx, ctx, rows, errors) : null;
 			});
+			if (r?.upsert?.events) await wakeRelay(ctx.db).catch(() => {});
 			if (r) {
 				total.processed += r.processed;
 				total.ignored += r.ignored;
