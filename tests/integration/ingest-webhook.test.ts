@@ -169,6 +169,31 @@ describe.each([
 		expect((await post(tampered)).status).toBe(401);
 	});
 
+	it('never deadlocks when concurrent batches carry the same deliveries in opposite orders', async () => {
+		const { conn } = await setup();
+		// Two writers (two web processes, say) each group-commit the same re-sent deliveries at once.
+		const writers = [new InboxWriter(stores.db.sql), new InboxWriter(stores.db.sql)];
+		const row = (i: number, round: number) => ({
+			connectionId: conn.id,
+			eventType: 'post_call_transcription',
+			conversationId: `conv_${round}_${i}`,
+			agentId: 'agent_dup',
+			eventTimestamp: null,
+			dedupKey: `${round}`.padStart(4, '0') + `${i}`.padStart(60, '0'),
+			body: '{}',
+			audioKey: null
+		});
+		for (let round = 0; round < 15; round++) {
+			const rows = Array.from({ length: 40 }, (_, i) => row(i, round));
+			const results = await Promise.allSettled([...rows.map((r) => writers[0].write(r)), ...[...rows].reverse().map((r) => writers[1].write(r))]);
+			const failed = results.filter((r) => r.status === 'rejected');
+			expect(failed.map((f) => String((f as PromiseRejectedResult).reason)), `round ${round}`).toEqual([]);
+			// Each delivery is stored once; the other writer's copy is answered as a duplicate.
+			expect(results.filter((r) => r.status === 'fulfilled' && !r.value.duplicate)).toHaveLength(40);
+		}
+		expect(await inboxRows(conn.id)).toHaveLength(15 * 40);
+	});
+
 	it('group-commits concurrent deliveries through the intake service', async () => {
 		const { conn } = await setup();
 		const writer = new InboxWriter(stores.db.sql, { maxConcurrentFlushes: 1 });

@@ -117,6 +117,10 @@ export class InboxWriter {
 				unique.push(w);
 			}
 		}
+		// One key order for every batch: two concurrent INSERTs that share keys (a duplicate delivery in each) then
+		// wait for each other in the same order instead of deadlocking.
+		const key = (w: Waiter) => `${w.row.connectionId}\u0000${w.row.dedupKey}`;
+		unique.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 		const values = unique.map(({ row: r }) => ({
 			connection_id: r.connectionId,
 			event_type: r.eventType,
