@@ -5,8 +5,7 @@
  * product path: the built SvelteKit app (`node build/index.js`) and the job worker, on a dedicated PostgreSQL and
  * ClickHouse database pair `voxcalls_bench`, dropped, re-created and migrated on every run. In the same run, with
  * the same generator, it measures the references: the ceiling (bare node:http that only verifies the signature) and
- * a naive endpoint (one INSERT, one commit, per request), plus a diagnostic: the product's intake service behind
- * bare node:http (what SvelteKit's request pipeline costs). Then: zero loss (every accepted id in PostgreSQL
+ * a naive endpoint (one INSERT, one commit, per request). Then: zero loss (every accepted id in PostgreSQL
  * `conversation` and counted once in ClickHouse `call_events`), webhook-to-ClickHouse visibility at a steady
  * 200/s, and upstream requests per conversation while the emulator places calls, sends its webhooks to the app and
  * the polling sync runs against its API.
@@ -17,7 +16,7 @@
  *   BENCH_CONNECTIONS 64 · BENCH_WARMUP_S 15 · BENCH_DURATION_S 20 · BENCH_BODY_BYTES 3072 · BENCH_NAIVE_POOL 10
  *   BENCH_VIS_RATE 200 · BENCH_VIS_S 10 · BENCH_SAMPLE_EVERY 50 (visibility sample under full load)
  *   BENCH_UPSTREAM_S 180 · BENCH_UPSTREAM_CALLS_PER_SEC 10 · BENCH_SYNC_EVERY_S 60 · BENCH_DRAIN_TIMEOUT_S 300
- *   BENCH_PHASES ceiling,naive,intake,voxcalls,visibility,upstream (any subset) · BENCH_SKIP_BUILD=1 (reuse build/)
+ *   BENCH_PHASES ceiling,naive,voxcalls,visibility,upstream (any subset) · BENCH_SKIP_BUILD=1 (reuse build/)
  *   BENCH_DATABASE_URL / BENCH_CLICKHOUSE_URL (names must end in `_bench`) · app settings (OUTBOX_BATCH_MS…) pass through
  *   profiling: BENCH_PROFILE=1 (PostgreSQL wait events), BENCH_APP_NODE_ARGS / BENCH_WORKER_NODE_ARGS (e.g.
  *   "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_WORKER_DURING_LOAD=0 (intake alone; labelled, not the product figure),
@@ -60,7 +59,7 @@ function knobs(argv: string[]) {
 		const v = process.env[name];
 		return v !== undefined && v !== '' ? Number(v) : quick ? short : full;
 	};
-	const phases = new Set((process.env.BENCH_PHASES ?? 'ceiling,naive,intake,voxcalls,visibility,upstream').split(',').map((s) => s.trim()));
+	const phases = new Set((process.env.BENCH_PHASES ?? 'ceiling,naive,voxcalls,visibility,upstream').split(',').map((s) => s.trim()));
 	return {
 		quick,
 		phases,
@@ -94,11 +93,13 @@ interface VoxCallsFigures {
 	loadVisibility: { p95: number; samples: number; unseen: number };
 	cpu: Record<string, number>;
 	pgWaits: string[];
+	/** Conversations written to PostgreSQL per second during the measured window (the processing rate). */
+	storedPerSec: number;
 }
 
 /** Starts a reference server in its own process and loads it like the app; `roots` adds processes to the CPU view. */
 async function measureReference(
-	kind: 'ceiling' | 'naive' | 'intake',
+	kind: 'ceiling' | 'naive',
 	load: Omit<LoadConfig, 'origin' | 'phase'>,
 	env: Record<string, string>,
 	roots: Record<string, number | undefined> = {}
@@ -146,14 +147,14 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 	const pgPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'pg', 'postmaster.pid'));
 	const chPid = readPidFile(join(process.env.VOXCALLS_DATA_DIR ?? join(root, '.data'), 'clickhouse', 'clickhouse.pid'));
 
-	const refs: Partial<Record<'ceiling' | 'naive' | 'intake', { result: LoadResult; cpu: Record<string, number> }>> = {};
+	const refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>> = {};
 	let vox: VoxCallsFigures | undefined;
 	let visibility: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult } | undefined;
 	let loss: LossCheck | undefined;
 	let upstream: UpstreamResult | undefined;
 	try {
 		log(`run ${runTag}: ${k.connections} connections, warm-up ${k.warmupMs / 1000} s, measured ${k.durationMs / 1000} s${k.quick ? ' (quick)' : ''}`);
-		const needsApp = ['voxcalls', 'intake', 'visibility', 'upstream'].some((p) => k.phases.has(p));
+		const needsApp = ['voxcalls', 'visibility', 'upstream'].some((p) => k.phases.has(p));
 		// Built first, so a broken build fails the run before minutes of measuring.
 		if (needsApp && k.skipBuild) log('app: reusing build/ (BENCH_SKIP_BUILD=1)');
 		else if (needsApp) {
@@ -205,6 +206,11 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 				probe.start();
 				let before: Record<string, number> = {};
 				let cpu: Record<string, number> = {};
+				// How fast the worker turned deliveries into conversation rows meanwhile (processing, not intake).
+				const storedConversations = () =>
+					db.sql<{ n: number }[]>`select count(*)::int as n from conversation where connection_id = ${conn.id}`.then((r) => r[0].n);
+				let storedAtStart: Promise<number> | undefined;
+				let storedAtEnd: Promise<number> | undefined;
 				const sampler = k.profile ? new PgWaitSampler(db.sql, new URL(urls.DATABASE_URL).pathname.slice(1)) : null;
 				const roots = (gen: number) => ({ generator: gen, app: sut.app.pid, worker: sut.worker?.pid, postgres: pgPid, clickhouse: chPid });
 				const result = await runLoadPhase(
@@ -213,11 +219,16 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 						onSamples: (items) => probe.add(items),
 						onWindowStart: (gen) => {
 							before = cpuSeconds(roots(gen));
+							storedAtStart = storedConversations();
 							sampler?.start();
 						},
-						onWindowEnd: (gen) => (cpu = cpuShares(before, cpuSeconds(roots(gen)), k.durationMs / 1000))
+						onWindowEnd: (gen) => {
+							cpu = cpuShares(before, cpuSeconds(roots(gen)), k.durationMs / 1000);
+							storedAtEnd = storedConversations();
+						}
 					}
 				);
+				const storedPerSec = ((await storedAtEnd!) - (await storedAtStart!)) / (k.durationMs / 1000);
 				const pgWaits = (await sampler?.stop()) ?? [];
 				acceptedIds.push(...result.acceptedIds);
 				const backlogAtEnd = await pipelineBacklog(db);
@@ -233,19 +244,9 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 					drained: drain.drained,
 					loadVisibility: { p95: pv.summary.p95, samples: pv.summary.count + pv.unseen, unseen: pv.unseen },
 					cpu,
-					pgWaits
+					pgWaits,
+					storedPerSec
 				};
-			}
-
-			if (k.phases.has('intake')) {
-				// The whole pipeline as above (worker running, every delivery processed and checked for loss); only the
-				// HTTP layer differs: the same intake service and inbox writer behind bare node:http instead of SvelteKit.
-				log('intake (diagnostic): the product intake service behind bare node:http instead of SvelteKit, worker running');
-				const env = { BENCH_SECRET: secret, BENCH_DATABASE_URL: urls.DATABASE_URL };
-				const roots = { worker: sut.worker?.pid, postgres: pgPid, clickhouse: chPid };
-				refs.intake = await measureReference('intake', { ...load, collectAcceptedIds: true }, env, roots);
-				acceptedIds.push(...refs.intake.result.acceptedIds);
-				await waitForDrain(db, k.drainTimeoutMs);
 			}
 
 			if (k.phases.has('visibility')) {
@@ -289,7 +290,7 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 
 function printReport(r: {
 	k: ReturnType<typeof knobs>;
-	refs: Partial<Record<'ceiling' | 'naive' | 'intake', { result: LoadResult; cpu: Record<string, number> }>>;
+	refs: Partial<Record<'ceiling' | 'naive', { result: LoadResult; cpu: Record<string, number> }>>;
 	vox?: VoxCallsFigures;
 	visibility?: { p95: number; p50: number; max: number; samples: number; unseen: number; rate: number; load: LoadResult };
 	loss?: LossCheck;
@@ -317,6 +318,7 @@ function printReport(r: {
 		['share of same-run ceiling', share(v), c ? '100%' : '—', share(n), `≥ ${fmtPct(TARGETS.shareOfCeiling)}`, met(v && c ? v.acceptedPerSec / c.acceptedPerSec >= TARGETS.shareOfCeiling : undefined)],
 		['latency p50', fmtMs(v?.latency.p50 ?? NaN), fmtMs(c?.latency.p50 ?? NaN), fmtMs(n?.latency.p50 ?? NaN), '', ''],
 		['latency p99', fmtMs(v?.latency.p99 ?? NaN), fmtMs(c?.latency.p99 ?? NaN), fmtMs(n?.latency.p99 ?? NaN), `≤ ${TARGETS.p99Ms} ms`, met(v ? v.latency.p99 <= TARGETS.p99Ms : undefined)],
+		['processed into PostgreSQL meanwhile', vox ? `${fmtInt(vox.storedPerSec)}/s` : '—', '—', '—', '(info)', ''],
 		['non-200 answers (whole phase)', non200(v), non200(c), non200(n), '0', met(v ? v.sent === v.acceptedTotal : undefined)],
 		[
 			'zero loss: accepted → PG → CH (once)',
@@ -373,28 +375,21 @@ function printReport(r: {
 		const per = x && x.acceptedPerSec > 0 ? `; ${((ours / x.acceptedPerSec) * 1000).toFixed(2)} ms CPU per accepted request` : '';
 		return `CPU in the window (${name}, 100% = one core of ${cpus().length}): ${Object.entries(cpu).map(([p, s]) => `${p} ${fmtPct(s)}`).join(', ')}${per}`;
 	};
-	const i = refs.intake?.result;
-	if (i) {
-		details.push(
-			`diagnostic, the same pipeline with the intake service behind bare node:http instead of SvelteKit: ${rate(i)} (${share(i)} of ceiling), p50 ${fmtMs(i.latency.p50)}, p99 ${fmtMs(i.latency.p99)}, answers ${JSON.stringify(i.statusCounts)}`
-		);
-	}
 	const cpuLines = [
 		cpuLine('VoxCalls', vox?.cpu, v),
 		cpuLine('ceiling', refs.ceiling?.cpu, c),
-		cpuLine('naive', refs.naive?.cpu, n),
-		cpuLine('intake without SvelteKit', refs.intake?.cpu, i)
+		cpuLine('naive', refs.naive?.cpu, n)
 	];
 	for (const line of cpuLines) {
 		if (line) details.push(line);
 	}
-	const noisiest = Math.max(...[vox?.cpu, refs.ceiling?.cpu, refs.naive?.cpu, refs.intake?.cpu].map((x) => x?.others ?? 0));
+	const noisiest = Math.max(...[vox?.cpu, refs.ceiling?.cpu, refs.naive?.cpu].map((x) => x?.others ?? 0));
 	if (noisiest > 0.15) {
 		details.push(`NOTE: other processes on this machine used up to ${fmtPct(noisiest)} of a core during a window: the figures are pessimistic; run again when it is quiet.`);
 	}
 	if (vox) {
 		details.push(
-			`VoxCalls pipeline: backlog when the load stopped: inbox ${fmtInt(vox.backlogAtEnd.inboxPending)}, outbox ${fmtInt(vox.backlogAtEnd.outboxUnsent)}; drained ${vox.drained ? 'in' : 'NOT within'} ${(vox.drainMs / 1000).toFixed(1)} s; visibility sample at full load: ${vox.loadVisibility.samples} deliveries`
+			`VoxCalls pipeline: ${fmtInt(vox.storedPerSec)} conversations/s written to PostgreSQL during the window while ${fmtInt(vox.load.acceptedPerSec)}/s were accepted; backlog when the load stopped: inbox ${fmtInt(vox.backlogAtEnd.inboxPending)}, outbox ${fmtInt(vox.backlogAtEnd.outboxUnsent)}; drained ${vox.drained ? 'in' : 'NOT within'} ${(vox.drainMs / 1000).toFixed(1)} s; visibility sample at full load: ${vox.loadVisibility.samples} deliveries`
 		);
 	}
 	if (visibility) {
