@@ -28,7 +28,6 @@ const EnvSchema = z.object({
 	POLL_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
 	OUTBOX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
 	OUTBOX_BATCH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
-	WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 	SIGN_IN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 	SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
 	SIGN_IN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),

@@ -1,6 +1,5 @@
 // The job worker: its own process (`npm run worker`). Web requests only enqueue.
 import { randomUUID } from 'node:crypto';
-import { setPriority } from 'node:os';
 import { getClickHouse } from '../analytics/client';
 import { getDb } from '../db/index';
 import { env } from '../env';
@@ -13,13 +12,6 @@ import { JOBS } from './names';
 export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
 	const e = env();
 	const workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
-	// Below the web process: on a shared machine a webhook burst is answered first (durable in the inbox) and
-	// processed as CPU frees up, instead of both slowing down. Lowering one's own priority needs no privilege.
-	try {
-		if (e.WORKER_NICE > 0) setPriority(0, e.WORKER_NICE);
-	} catch (err) {
-		log.warn('could not lower the worker priority', { err });
-	}
 	const db = getDb();
 	const ch = getClickHouse();
 	const boss = createBoss(e.DATABASE_URL);
