@@ -151,8 +151,7 @@ export const webhookInbox = pgTable(
 	},
 	(t) => [
 		uniqueIndex('webhook_inbox_connection_id_dedup_key_idx').on(t.connectionId, t.dedupKey),
-		index('webhook_inbox_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`),
-		index('webhook_inbox_connection_id_received_at_idx').on(t.connectionId, t.receivedAt)
+		index('webhook_inbox_pending_idx').on(t.id).where(sql`${t.status} = 'pending'`)
 	]
 );
 
