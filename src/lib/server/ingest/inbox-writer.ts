@@ -32,6 +32,9 @@ export interface InboxWriterOptions {
 	lingerMs?: number;
 }
 
+/** A delivery's identity in the inbox: its unique (connection_id, dedup_key). */
+const inboxKey = (connectionId: string, dedupKey: string) => `${connectionId}\u0000${dedupKey}`;
+
 interface Waiter {
 	row: InboxRowInput;
 	resolve: (r: InboxWriteResult) => void;
@@ -109,18 +112,13 @@ export class InboxWriter {
 	private async insert(batch: Waiter[]): Promise<void> {
 		// The same body twice in one batch: insert it once, answer both (the second as a duplicate).
 		const firstByKey = new Map<string, Waiter>();
-		const unique: Waiter[] = [];
 		for (const w of batch) {
-			const k = `${w.row.connectionId}\u0000${w.row.dedupKey}`;
-			if (!firstByKey.has(k)) {
-				firstByKey.set(k, w);
-				unique.push(w);
-			}
+			const k = inboxKey(w.row.connectionId, w.row.dedupKey);
+			if (!firstByKey.has(k)) firstByKey.set(k, w);
 		}
 		// One key order for every batch: two concurrent INSERTs that share keys (a duplicate delivery in each) then
 		// wait for each other in the same order instead of deadlocking.
-		const key = (w: Waiter) => `${w.row.connectionId}\u0000${w.row.dedupKey}`;
-		unique.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+		const unique = [...firstByKey.keys()].sort().map((k) => firstByKey.get(k)!);
 		const values = unique.map(({ row: r }) => ({
 			connection_id: r.connectionId,
 			event_type: r.eventType,
@@ -136,12 +134,12 @@ export class InboxWriter {
 			insert into webhook_inbox ${this.sql(values)}
 			on conflict (connection_id, dedup_key) do nothing
 			returning id, connection_id, dedup_key`;
-		const ids = new Map(inserted.map((r) => [`${r.connection_id}\u0000${r.dedup_key}`, Number(r.id)]));
+		const ids = new Map(inserted.map((r) => [inboxKey(r.connection_id, r.dedup_key), Number(r.id)]));
 		this.stats.batches++;
 		this.stats.rows += batch.length;
 		this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
 		for (const w of batch) {
-			const k = `${w.row.connectionId}\u0000${w.row.dedupKey}`;
+			const k = inboxKey(w.row.connectionId, w.row.dedupKey);
 			const id = firstByKey.get(k) === w ? (ids.get(k) ?? null) : null;
 			if (id === null) this.stats.duplicates++;
 			w.resolve({ id, duplicate: id === null });
