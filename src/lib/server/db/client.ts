@@ -35,16 +35,36 @@ export function unsafeQuery<T = Record<string, unknown>>(db: DbOrTx, text: strin
 	return session.client.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
 }
 
+type CommitHook = (db: Db) => Promise<unknown>;
+const commitHooks = new WeakMap<Tx, CommitHook[]>();
+
 /**
  * Runs `fn` in a transaction, reusing an outer one when `db` already is a transaction, so service verbs
- * compose, tests can roll back, and outbox rows commit with the change they describe.
+ * compose, tests can roll back, and outbox rows commit with the change they describe. Hooks registered with
+ * afterCommit run once the outermost transaction has committed.
  */
 export async function inTransaction<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
 	if (isTx(db)) return fn(db);
-	return (db as Db).transaction(fn);
+	const hooks: CommitHook[] = [];
+	const result = await (db as Db).transaction((tx) => {
+		commitHooks.set(tx, hooks);
+		return fn(tx);
+	});
+	// Best effort: the change has committed, so a hook's failure must not turn into the caller's error.
+	for (const hook of hooks) await hook(db as Db).catch(() => {});
+	return result;
 }
 
-export function isTx(db: DbOrTx): db is Tx {
+/**
+ * Runs `hook` after the transaction `tx` belongs to has committed (never if it rolls back), on the root database
+ * handle. For work that must not sit inside the transaction, such as a NOTIFY (see upsert.ts's wakeRelay). A
+ * transaction not opened by inTransaction (a test's rollback transaction) never commits: the hook is dropped.
+ */
+export function afterCommit(tx: Tx, hook: CommitHook): void {
+	commitHooks.get(tx)?.push(hook);
+}
+
+function isTx(db: DbOrTx): db is Tx {
 	// drizzle's PgTransaction has `rollback`; the root database does not.
 	return typeof (db as { rollback?: unknown }).rollback === 'function';
 }

@@ -11,14 +11,15 @@ import { recordWebhooksSeen, type IngestionErrorRecorder } from '../services/ing
 import type { IngestCtx } from './context';
 import { INBOX_CHANNEL } from './inbox-writer';
 import { snapshotFromAudio, snapshotFromInitiationFailure, snapshotFromTranscriptionEvent, type ConversationSnapshot } from './snapshot';
-import { upsertConversationSnapshots, wakeRelay, type UpsertResult } from './upsert';
+import { upsertConversationSnapshots, type UpsertResult } from './upsert';
 
 // Turns inbox rows into conversation upserts. A batch is claimed with FOR UPDATE SKIP LOCKED (so several
 // processors can run), applied and deleted from the inbox in one transaction: a crash rolls the whole batch back
 // to pending and the next claim redoes it. Applied rows are deleted rather than marked: the conversation row holds
 // what they said, and marking rewrote every ~3 KB row and its index entries, the processor's largest write.
-// Ignored rows (event types we do not ingest) are marked processed instead, so an admin can still see them. A batch that fails is retried row by row so one bad row cannot block
-// the rest; a row that keeps failing is parked as 'failed' (replayInboxRows puts it back).
+// Ignored rows (event types we do not ingest) are marked processed instead, so an admin can still see them. A batch
+// that fails is retried row by row so one bad row cannot block the rest; a row that keeps failing is parked as
+// 'failed' (replayInboxRows puts it back).
 
 const MAX_ATTEMPTS = 5;
 
@@ -145,15 +146,12 @@ export async function processInboxBatch({
 	const errors = input?.errors ?? null;
 	let claimedIds: number[] = [];
 	try {
-		const result = await inTransaction(ctx.db, async (tx) => {
+		return await inTransaction(ctx.db, async (tx) => {
 			const rows = await claim(tx, limit);
 			claimedIds = rows.map((r) => r.id);
 			if (rows.length === 0) return { claimed: 0, processed: 0, ignored: 0, failed: 0, upsert: null };
 			return applyRows(tx, ctx, rows, errors);
 		});
-		// After the commit, not inside the transaction (see wakeRelay).
-		if (result.upsert?.events) await wakeRelay(ctx.db).catch(() => {});
-		return result;
 	} catch (err) {
 		if (claimedIds.length === 0) throw err;
 		log.warn('inbox batch failed; retrying its rows one by one', { err, rows: claimedIds.length });
@@ -173,7 +171,6 @@ async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: Ingest
 					.for('update', { skipLocked: true });
 				return rows.length ? applyRows(tx, ctx, rows, errors) : null;
 			});
-			if (r?.upsert?.events) await wakeRelay(ctx.db).catch(() => {});
 			if (r) {
 				total.processed += r.processed;
 				total.ignored += r.ignored;

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
-import { anyOf, inTransaction, isTx, unsafeQuery, type DbOrTx, type Tx } from '../db/client';
+import { afterCommit, anyOf, inTransaction, unsafeQuery, type DbOrTx, type Tx } from '../db/client';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
 import type { IngestCtx } from './context';
 import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
@@ -134,24 +134,18 @@ async function writeChanges(tx: Tx, rows: ConversationRow[], events: { event: Ca
 			select event_id, target, payload, connection_id
 			from jsonb_to_recordset(${jsonbText(records)}::jsonb) as x(event_id text, target text, payload jsonb, connection_id uuid)
 			on conflict (event_id) do nothing`);
+		afterCommit(tx, wakeRelay);
 	}
 }
 
 /**
- * Wakes the relay (LISTEN on OUTBOX_CHANNEL) once new outbox rows are committed. Sent after the commit, never inside
- * the writing transaction: PostgreSQL holds one database-wide lock from a notifying transaction's pre-commit until
+ * Wakes the relay (LISTEN on OUTBOX_CHANNEL) once new outbox rows are committed (writeChanges registers it with
+ * afterCommit). Sent after the commit, never inside the writing transaction: PostgreSQL holds one database-wide lock from a notifying transaction's pre-commit until
  * its commit is flushed, so a NOTIFY in every write transaction made the webhook inbox's commits queue behind the
  * processor's. Without the wake-up the relay still finds the rows at its next poll.
  */
 export async function wakeRelay(db: DbOrTx): Promise<void> {
 	await db.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
-}
-
-/** Wakes the relay after `write` when it ran (and committed) its own transaction and queued events. */
-async function thenWakeRelay<T>(db: DbOrTx, events: (r: T) => number, write: () => Promise<T>): Promise<T> {
-	const r = await write();
-	if (!isTx(db) && events(r) > 0) await wakeRelay(db).catch(() => {});
-	return r;
 }
 
 /**
@@ -169,8 +163,7 @@ export async function upsertConversationSnapshots({
 	const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, quarantined: 0, events: 0 };
 	if (snapshots.length === 0) return result;
 	const now = input.now ?? new Date();
-	// Inside a caller's transaction the caller wakes the relay after its commit (see processor.ts).
-	return thenWakeRelay(ctx.db, (r) => r.events, () => inTransaction(ctx.db, async (tx) => {
+	return inTransaction(ctx.db, async (tx) => {
 		const ids = [...new Set(snapshots.map((s) => s.conversationId))];
 		await lockConversationIds(tx, ids);
 		const existing = new Map<string, ConversationRow>();
@@ -213,7 +206,7 @@ export async function upsertConversationSnapshots({
 		result.events = events.length;
 		await writeChanges(tx, changed, events);
 		return result;
-	}));
+	});
 }
 
 /**
@@ -229,7 +222,7 @@ export async function releaseQuarantinedBatch({
 }): Promise<{ released: number }> {
 	const limit = input.limit ?? 500;
 	const now = input.now ?? new Date();
-	return thenWakeRelay(ctx.db, (r) => r.released, () => inTransaction(ctx.db, async (tx) => {
+	return inTransaction(ctx.db, async (tx) => {
 		const filters = [isNull(conversation.tenantId), sql`coalesce(${elevenlabsAgent.tenantId}, ${elevenlabsConnection.tenantId}) is not null`];
 		if (input.connectionId) filters.push(eq(conversation.connectionId, input.connectionId));
 		if (input.agentId) filters.push(eq(conversation.agentId, input.agentId));
@@ -264,5 +257,5 @@ export async function releaseQuarantinedBatch({
 		}
 		await writeChanges(tx, changed, events);
 		return { released: changed.length };
-	}));
+	});
 }
