@@ -60,7 +60,7 @@ export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClien
 		withTimeout(
 			deps.sql<{ pending: number; oldest_s: number | null }[]>`
 				select count(*)::int as pending, extract(epoch from now() - min(created_at))::int as oldest_s
-				from outbox where sent_at is null`,
+				from outbox`,
 			'outbox'
 		).then(
 			([r]) => ({ ok: true, pending: r.pending, oldestPendingSeconds: r.oldest_s }),

@@ -70,7 +70,7 @@ export interface Backlog {
 export async function pipelineBacklog(db: DbHandle): Promise<Backlog> {
 	const [r] = await db.sql<{ inbox: number; outbox: number }[]>`
 		select (select count(*)::int from webhook_inbox where status = 'pending') as inbox,
-		       (select count(*)::int from outbox where sent_at is null) as outbox`;
+		       (select count(*)::int from outbox) as outbox`;
 	return { inboxPending: r.inbox, outboxUnsent: r.outbox };
 }
 

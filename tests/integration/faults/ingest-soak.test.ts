@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { and, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startWebhookRouteServer } from '../../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../../src/emulators/elevenlabs/server';
@@ -100,7 +100,7 @@ const inDoubt = async (connectionId: string, since: Date) =>
 		await stores.db.db
 			.select({ n: sql<number>`count(*)::int` })
 			.from(outbox)
-			.where(and(eq(outbox.connectionId, connectionId), isNull(outbox.sentAt), isNotNull(outbox.attemptedAt), gt(outbox.attemptedAt, since)))
+			.where(and(eq(outbox.connectionId, connectionId), isNotNull(outbox.attemptedAt), gt(outbox.attemptedAt, since)))
 	)[0].n;
 
 /**
@@ -215,7 +215,7 @@ it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering,
 		const [out] = await stores.db.db
 			.select({ n: sql<number>`count(*)::int` })
 			.from(outbox)
-			.where(and(eq(outbox.connectionId, conn.id), isNull(outbox.sentAt)));
+			.where(eq(outbox.connectionId, conn.id));
 		return { inbox: inbox.n, outbox: out.n };
 	};
 	await until('the worker to process every delivery', 60_000, async () => (await pending()).inbox === 0);

@@ -6,7 +6,7 @@ import { IngestionErrorRecorder, pruneIngestionErrors } from '../services/ingest
 import type { Actor } from '../services/context';
 import { INBOX_CHANNEL } from './inbox-writer';
 import { processInboxBatch, pruneProcessedInbox } from './processor';
-import { isConnectionRefused, pruneSentOutbox, relayOutboxBatchToClickHouse } from './relay';
+import { isConnectionRefused, relayOutboxBatchToClickHouse } from './relay';
 import { OUTBOX_CHANNEL, QUARANTINE_CHANNEL, releaseQuarantinedBatch } from './upsert';
 
 // Long-running drivers for the worker. Each runs for a bounded time inside one pg-boss job (so a graceful stop
@@ -206,7 +206,6 @@ export async function runOutboxRelayLoop(
 		const wake = new Wakeup();
 		const unlisten = await listen(deps.db.sql, [OUTBOX_CHANNEL], () => wake.notify());
 		const end = Date.now() + opts.durationMs;
-		let nextPrune = Date.now() + 60_000;
 		let failures = 0;
 		try {
 			while (Date.now() < end && !opts.signal?.aborted) {
@@ -216,10 +215,6 @@ export async function runOutboxRelayLoop(
 					report.items += res.inserted + res.alreadyPresent;
 					if (failures > 0) log.info('outbox relay recovered', { after: failures });
 					failures = 0;
-					if (Date.now() >= nextPrune) {
-						nextPrune = Date.now() + 60_000;
-						await pruneSentOutbox(deps.db.db);
-					}
 					if (res.claimed >= opts.batchRows) continue;
 					await wake.wait(opts.pollMs ?? 1000, opts.signal);
 					// Woken by a change: let the batch fill for up to batchMs (a busy stream: BUSY_BATCH_MS) before sending it.

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { and, asc, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { asc, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
@@ -75,12 +75,7 @@ export async function claimOutboxBatch(db: DbOrTx, opts: { limit: number; settle
 			attemptedAt: outbox.attemptedAt
 		})
 		.from(outbox)
-		.where(
-			and(
-				isNull(outbox.sentAt),
-				or(isNull(outbox.attemptedAt), lt(outbox.attemptedAt, sql`now() - make_interval(secs => ${(opts.settleMs ?? IN_DOUBT_SETTLE_MS) / 1000})`))
-			)
-		)
+		.where(or(isNull(outbox.attemptedAt), lt(outbox.attemptedAt, sql`now() - make_interval(secs => ${(opts.settleMs ?? IN_DOUBT_SETTLE_MS) / 1000})`)))
 		.orderBy(asc(outbox.createdAt), asc(outbox.id))
 		.limit(opts.limit);
 	return rows as OutboxBatchRow[];
@@ -188,20 +183,6 @@ export async function outboxLag(db: DbOrTx): Promise<{ pending: number; oldestPe
 			pending: sql<number>`count(*)`.mapWith(Number),
 			oldest: sql<number | null>`extract(epoch from now() - min(${outbox.createdAt}))::int`
 		})
-		.from(outbox)
-		.where(isNull(outbox.sentAt));
+		.from(outbox);
 	return { pending: r.pending, oldestPendingSeconds: r.oldest };
-}
-
-/** Deletes rows stamped sent (by relays before sent rows were deleted at once), a bounded number per call. */
-export async function pruneSentOutbox(db: DbOrTx, opts: { retentionMinutes?: number; limit?: number } = {}): Promise<number> {
-	const cutoff = sql`now() - make_interval(mins => ${opts.retentionMinutes ?? 60})`;
-	const victims = db
-		.select({ id: outbox.id })
-		.from(outbox)
-		.where(lt(outbox.sentAt, cutoff))
-		.orderBy(asc(outbox.id))
-		.limit(opts.limit ?? 5000);
-	const rows = await db.delete(outbox).where(inArray(outbox.id, victims)).returning({ id: outbox.id });
-	return rows.length;
 }

@@ -157,7 +157,8 @@ export const webhookInbox = pgTable(
 
 /**
  * Rows bound for ClickHouse, written in the transaction of the change they describe. eventId is deterministic
- * and unique; the relay marks attemptedAt before inserting so a crash leaves the batch "in doubt", not lost.
+ * and unique; the relay marks attemptedAt before inserting so a crash leaves the batch "in doubt", not lost, and
+ * deletes the rows it sent: every row here is still to be sent.
  */
 export const outbox = pgTable(
 	'outbox',
@@ -170,13 +171,12 @@ export const outbox = pgTable(
 		connectionId: uuid(),
 		createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 		attemptedAt: timestamp({ withTimezone: true }),
-		attempts: integer().notNull().default(0),
-		sentAt: timestamp({ withTimezone: true })
+		attempts: integer().notNull().default(0)
 	},
 	(t) => [
 		uniqueIndex('outbox_event_id_idx').on(t.eventId),
-		index('outbox_pending_idx').on(t.createdAt).where(sql`${t.sentAt} is null`),
-		index('outbox_connection_id_pending_idx').on(t.connectionId).where(sql`${t.sentAt} is null`)
+		index('outbox_pending_idx').on(t.createdAt),
+		index('outbox_connection_id_pending_idx').on(t.connectionId)
 	]
 );
 

@@ -162,7 +162,7 @@ export async function getIngestionStatus({ ctx }: { ctx: ServiceCtx }): Promise<
 				oldest: sql<number | null>`extract(epoch from now() - min(${outbox.createdAt}))::int`
 			})
 			.from(outbox)
-			.where(and(isNull(outbox.sentAt), inArray(outbox.connectionId, ids)))
+			.where(inArray(outbox.connectionId, ids))
 			.groupBy(outbox.connectionId),
 		db
 			.select({ connectionId: conversation.connectionId, n: sql<number>`count(*)`.mapWith(Number) })
