@@ -1,6 +1,5 @@
 import { readFile, mkdtemp } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,32 +10,24 @@ import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
 import { createFileAudioStore } from '../../src/lib/server/ingest/audio-store';
 import { InboxWriter } from '../../src/lib/server/ingest/inbox-writer';
 import { receiveElevenLabsWebhook, webStreamBody, type WebhookIntake } from '../../src/lib/server/ingest/intake';
-import { handleElevenLabsWebhookRequest, webhookConnectionFromPath } from '../../src/lib/server/ingest/webhook-http';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
+import { startWebhookRouteServer } from '../factories/webhook-server';
 import { connectTestStores } from '../setup/stores';
 
 // Every case runs twice: through the SvelteKit route handler (what `vite dev` serves) and over real HTTP through
 // the production web server's node:http webhook path (web-server.ts), against the test PostgreSQL.
 const stores = connectTestStores();
 let audioDir: string;
-let nodeServer: { url: string; close: () => void };
+let nodeServer: Awaited<ReturnType<typeof startWebhookRouteServer>>;
 beforeAll(async () => {
 	audioDir = await mkdtemp(join(tmpdir(), 'voxcalls-audio-'));
 	process.env.AUDIO_STORAGE_DIR = audioDir;
-	const server = createServer((req, res) => {
-		const connectionId = req.method === 'POST' ? webhookConnectionFromPath(req.url) : null;
-		if (connectionId === null) {
-			res.writeHead(404);
-			res.end();
-		} else void handleElevenLabsWebhookRequest(req, res, connectionId);
-	});
-	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-	nodeServer = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+	nodeServer = await startWebhookRouteServer();
 });
 afterAll(async () => {
-	nodeServer?.close();
+	await nodeServer?.close();
 	await stores.close();
 });
 
