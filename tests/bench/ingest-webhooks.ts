@@ -8,7 +8,9 @@
  * a naive endpoint (one INSERT, one commit, per request). Then: zero loss (every accepted id in PostgreSQL
  * `conversation` and counted once in ClickHouse `call_events`), webhook-to-ClickHouse visibility at a steady
  * 200/s, and upstream requests per conversation while the emulator places calls, sends its webhooks to the app and
- * the polling sync runs against its API.
+ * the polling sync runs against its API. The worker runs throughout with the product's defaults: during the load,
+ * a burst far above INBOX_BURST_RATE, its processor puts the intake first (src/lib/server/ingest/intake-priority.ts),
+ * so the table also prints how many conversations it stored meanwhile and how fast the backlog drained afterwards.
  *
  * Run: `npm run bench` (every benchmark) or `npx tsx tests/bench/ingest-webhooks.ts`, about 8 minutes; add `--quick`
  * (or BENCH_QUICK=1) for a 2-3 minute smoke version. It prints one table (metric | VoxCalls | ceiling | naive |
@@ -319,6 +321,14 @@ function printReport(r: {
 		['latency p50', fmtMs(v?.latency.p50 ?? NaN), fmtMs(c?.latency.p50 ?? NaN), fmtMs(n?.latency.p50 ?? NaN), '', ''],
 		['latency p99', fmtMs(v?.latency.p99 ?? NaN), fmtMs(c?.latency.p99 ?? NaN), fmtMs(n?.latency.p99 ?? NaN), `≤ ${TARGETS.p99Ms} ms`, met(v ? v.latency.p99 <= TARGETS.p99Ms : undefined)],
 		['processed into PostgreSQL meanwhile', vox ? `${fmtInt(vox.storedPerSec)}/s` : '—', '—', '—', '(info)', ''],
+		[
+			'backlog drained after the load',
+			vox ? `${fmtInt(vox.backlogAtEnd.inboxPending)} in ${(vox.drainMs / 1000).toFixed(1)} s${vox.drainMs > 0 ? ` (${fmtInt(vox.backlogAtEnd.inboxPending / (vox.drainMs / 1000))}/s)` : ''}` : '—',
+			'—',
+			'—',
+			'(info)',
+			''
+		],
 		['non-200 answers (whole phase)', non200(v), non200(c), non200(n), '0', met(v ? v.sent === v.acceptedTotal : undefined)],
 		[
 			'zero loss: accepted → PG → CH (once)',

@@ -5,6 +5,7 @@ import { log } from '../log';
 import { IngestionErrorRecorder, pruneIngestionErrors } from '../services/ingestion-status/index';
 import type { Actor } from '../services/context';
 import { INBOX_CHANNEL } from './inbox-writer';
+import { IntakePriority, type IntakePriorityOptions } from './intake-priority';
 import { processInboxBatch, pruneProcessedInbox } from './processor';
 import { isConnectionRefused, relayOutboxBatchToClickHouse } from './relay';
 import { OUTBOX_CHANNEL, QUARANTINE_CHANNEL, releaseQuarantinedBatch } from './upsert';
@@ -51,6 +52,8 @@ export interface LoopReport {
 	rounds: number;
 	items: number;
 	errors: number;
+	/** Time the inbox processor rested to give a burst of deliveries the machine (intake-priority.ts). */
+	restedMs: number;
 }
 
 /** A wake-up latch: notify() ends the current (or next) wait early. */
@@ -116,14 +119,27 @@ function backoff(failures: number) {
 }
 
 /**
+ * The inbox's arrival counter (its id sequence: every delivery written, duplicates included) and the age of its
+ * oldest pending delivery (null when none is pending), read in one round trip.
+ */
+async function inboxArrivals(sql: postgres.Sql): Promise<{ seq: number; oldestPendingAgeMs: number | null }> {
+	const [row] = await sql<{ seq: string; age_ms: number | null }[]>`
+		select (select last_value from webhook_inbox_id_seq) as seq,
+			(select extract(epoch from clock_timestamp() - received_at)::float8 * 1000
+			 from webhook_inbox where status = 'pending' order by id limit 1) as age_ms`;
+	return { seq: Number(row.seq), oldestPendingAgeMs: row.age_ms };
+}
+
+/**
  * Drains the webhook inbox into conversations for `durationMs`: claims batches (several in parallel), releases
- * quarantined conversations whose agent got mapped, and prunes processed inbox rows now and then.
+ * quarantined conversations whose agent got mapped, and prunes processed inbox rows now and then. With
+ * `intakePriority`, it rests between rounds while a burst of deliveries arrives (intake-priority.ts).
  */
 export async function runInboxProcessorLoop(
 	deps: LoopDeps,
-	opts: LoopOptions & { batchSize?: number; parallel?: number; pollMs?: number }
+	opts: LoopOptions & { batchSize?: number; parallel?: number; pollMs?: number; intakePriority?: IntakePriorityOptions }
 ): Promise<LoopReport> {
-	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0 };
+	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0, restedMs: 0 };
 	const errors = new IngestionErrorRecorder(deps.db.db);
 	const ctx = { db: deps.db.db, actor: deps.actor };
 	const r = await withLease(deps.db.sql, PROCESSOR_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
@@ -139,9 +155,12 @@ export async function runInboxProcessorLoop(
 		let nextQuarantineSweep = 0;
 		let nextPrune = Date.now() + 60_000;
 		let failures = 0;
+		const priority = opts.intakePriority ? new IntakePriority(opts.intakePriority) : null;
+		let bursting = false;
 		try {
 			while (Date.now() < end && !opts.signal?.aborted) {
 				report.rounds++;
+				const roundStart = Date.now();
 				try {
 					const batches = await Promise.all(
 						Array.from({ length: opts.parallel ?? 2 }, () => processInboxBatch({ ctx, input: { limit: opts.batchSize ?? 250, errors } }))
@@ -162,8 +181,26 @@ export async function runInboxProcessorLoop(
 						await pruneIngestionErrors(deps.db.db);
 					}
 					failures = 0;
-					// A full batch means more is waiting: go again at once. Otherwise sleep until notified.
-					if (batches.some((b) => b.claimed === (opts.batchSize ?? 250))) continue;
+					// A full batch means more is waiting: go again at once (during a burst, after a rest). Otherwise sleep until notified.
+					if (batches.some((b) => b.claimed === (opts.batchSize ?? 250))) {
+						if (priority) {
+							const arrivals = await inboxArrivals(deps.db.sql);
+							priority.observe(Date.now(), arrivals.seq);
+							const rest = priority.restAfter(Date.now() - roundStart, arrivals.oldestPendingAgeMs);
+							if ((rest > 0) !== bursting) {
+								bursting = rest > 0;
+								log.info(bursting ? 'webhook burst: the intake comes first, processing slows down' : 'webhook burst over (or backlog at its lag limit): processing at full speed', {
+									arrivalsPerSec: Math.round(priority.arrivalRate),
+									oldestPendingAgeMs: arrivals.oldestPendingAgeMs
+								});
+							}
+							if (rest > 0) {
+								report.restedMs += rest;
+								await sleep(rest, opts.signal);
+							}
+						}
+						continue;
+					}
 					await inboxWake.wait(opts.pollMs ?? 1000, opts.signal);
 				} catch (err) {
 					report.errors++;
@@ -198,7 +235,7 @@ export async function runOutboxRelayLoop(
 	deps: LoopDeps & { ch: ClickHouseClient },
 	opts: LoopOptions & { batchRows: number; batchMs: number; pollMs?: number; settleMs?: number }
 ): Promise<LoopReport> {
-	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0 };
+	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0, restedMs: 0 };
 	const errors = new IngestionErrorRecorder(deps.db.db, 30_000);
 	const r = await withLease(deps.db.sql, RELAY_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
 		report.ran = true;

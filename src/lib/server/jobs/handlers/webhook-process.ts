@@ -1,3 +1,4 @@
+import { env } from '../../env';
 import { jobActor } from '../../ingest/context';
 import { processShutdownSignal, runInboxProcessorLoop } from '../../ingest/loops';
 import { sendJob } from '../boss';
@@ -14,11 +15,13 @@ export const webhookProcessHandler: JobHandler<'webhook.process'> = {
 	cron: '* * * * *',
 	startOnBoot: true,
 	async handle(_payloads, deps) {
+		const e = env();
 		await runInboxProcessorLoop(
 			{ db: deps.db, actor: jobActor('webhook.process') },
 			{
 				signal: processShutdownSignal(),
 				durationMs: INBOX_LOOP_MS,
+				intakePriority: { burstRate: e.INBOX_BURST_RATE, share: e.INBOX_BURST_PROCESSING_SHARE, maxLagMs: e.INBOX_MAX_LAG_SECONDS * 1000 },
 				onLease: async () => {
 					await sendJob(deps.boss, 'webhook.process', {}, { startAfter: Math.max(1, INBOX_LOOP_MS / 1000 - 2) });
 				}
