@@ -232,7 +232,7 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 				);
 				const storedPerSec = ((await storedAtEnd!) - (await storedAtStart!)) / (k.durationMs / 1000);
 				const pgWaits = (await sampler?.stop()) ?? [];
-				acceptedIds.push(...result.acceptedIds);
+				for (const id of result.acceptedIds) acceptedIds.push(id);
 				const backlogAtEnd = await pipelineBacklog(db);
 				await sut.startWorker();
 				log(`VoxCalls: ${fmtInt(result.acceptedPerSec)}/s accepted; backlog at the end: inbox ${backlogAtEnd.inboxPending}, outbox ${backlogAtEnd.outboxUnsent}; draining`);
@@ -259,7 +259,7 @@ export async function runIngestWebhooksBenchmark(argv: string[] = process.argv.s
 					{ ...load, origin: sut.baseUrl, phase: 'w', mode: 'rate', ratePerSec: k.visRate, warmupMs: 0, durationMs: k.visMs, collectAcceptedIds: true, sampleEvery: 1 },
 					{ onSamples: (items) => probe.add(items) }
 				);
-				acceptedIds.push(...result.acceptedIds);
+				for (const id of result.acceptedIds) acceptedIds.push(id);
 				await probe.settle(30_000);
 				const pv = probe.result();
 				visibility = { p95: pv.summary.p95, p50: pv.summary.p50, max: pv.summary.max, samples: pv.summary.count + pv.unseen, unseen: pv.unseen, rate: k.visRate, load: result };
