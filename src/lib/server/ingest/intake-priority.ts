@@ -15,8 +15,10 @@ export interface IntakePriorityOptions {
 	maxLagMs: number;
 }
 
-/** The longest single rest, so the processor re-reads the arrival rate at least this often. */
-export const MAX_REST_MS = 1000;
+/** The longest rest after one round (a sanity bound: a round's work times (1 - share) / share). */
+export const MAX_REST_MS = 10_000;
+/** A rest is taken in slices this long, re-reading the arrivals after each: a burst that ends ends the rest. */
+export const REST_SLICE_MS = 1000;
 /** Arrival rates are measured over at least this long; shorter gaps keep the previous figure. */
 const MIN_SAMPLE_MS = 200;
 

@@ -5,7 +5,7 @@ import { log } from '../log';
 import { IngestionErrorRecorder, pruneIngestionErrors } from '../services/ingestion-status/index';
 import type { Actor } from '../services/context';
 import { INBOX_CHANNEL } from './inbox-writer';
-import { IntakePriority, type IntakePriorityOptions } from './intake-priority';
+import { IntakePriority, REST_SLICE_MS, type IntakePriorityOptions } from './intake-priority';
 import { processInboxBatch, pruneProcessedInbox } from './processor';
 import { isConnectionRefused, relayOutboxBatchToClickHouse } from './relay';
 import { OUTBOX_CHANNEL, QUARANTINE_CHANNEL, releaseQuarantinedBatch } from './upsert';
@@ -194,9 +194,17 @@ export async function runInboxProcessorLoop(
 									oldestPendingAgeMs: arrivals.oldestPendingAgeMs
 								});
 							}
-							if (rest > 0) {
-								report.restedMs += rest;
-								await sleep(rest, opts.signal);
+							// In slices: after each, the arrivals are read again, and a burst that ended (or a backlog that
+							// reached its lag limit) ends the rest.
+							for (let left = rest; left > 0 && !opts.signal?.aborted; ) {
+								const slice = Math.min(left, REST_SLICE_MS);
+								await sleep(slice, opts.signal);
+								report.restedMs += slice;
+								left -= slice;
+								if (left <= 0) break;
+								const now = await inboxArrivals(deps.db.sql);
+								priority.observe(Date.now(), now.seq);
+								if (priority.restAfter(1, now.oldestPendingAgeMs) === 0) break;
 							}
 						}
 						continue;
