@@ -185,6 +185,33 @@ describe.each([
 		expect(await inboxRows(conn.id)).toHaveLength(15 * 40);
 	});
 
+	it('wakes the processor at once after a quiet spell, and once per interval (never not at all) under a stream', async () => {
+		const { conn } = await setup();
+		const writer = new InboxWriter(stores.db.sql);
+		const row = () => ({
+			connectionId: conn.id,
+			eventType: 'post_call_transcription',
+			conversationId: uniqueId('conv'),
+			agentId: 'agent_wake',
+			eventTimestamp: null,
+			dedupKey: randomBytes(32).toString('hex'),
+			body: '{}',
+			audioKey: null
+		});
+		await writer.write(row());
+		expect(writer.stats.notifies).toBe(1);
+		// 30 commits back to back: the first wakes at once (done above), the rest share interval wake-ups.
+		for (let i = 0; i < 30; i++) await writer.write(row());
+		expect(writer.stats.batches).toBe(31);
+		await new Promise((r) => setTimeout(r, 200));
+		expect(writer.stats.notifies).toBeGreaterThanOrEqual(2); // the stream's last commits were announced too
+		expect(writer.stats.notifies).toBeLessThan(writer.stats.batches);
+		// After a quiet spell, a lone delivery wakes the processor at once again.
+		const before = writer.stats.notifies;
+		await writer.write(row());
+		expect(writer.stats.notifies).toBe(before + 1);
+	});
+
 	it('group-commits concurrent deliveries through the intake service', async () => {
 		const { conn } = await setup();
 		const writer = new InboxWriter(stores.db.sql, { maxConcurrentFlushes: 1 });
