@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversation, webhookInbox } from '../../src/lib/server/db/schema/index';
+import { conversation, elevenlabsConnection, webhookInbox } from '../../src/lib/server/db/schema/index';
 import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
 import { createFileAudioStore } from '../../src/lib/server/ingest/audio-store';
 import { InboxWriter } from '../../src/lib/server/ingest/inbox-writer';
 import { receiveElevenLabsWebhook, webStreamBody, type WebhookIntake } from '../../src/lib/server/ingest/intake';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
-import { createTestConnection, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
+import { createTestConnection, factoryActor, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
+import { followWebhookConnectionChanges, resolveWebhookConnection, updateConnection } from '../../src/lib/server/services/connections/index';
 import { createTestTenant } from '../factories/tenant';
 import { startWebhookRouteServer } from '../factories/webhook-server';
 import { connectTestStores } from '../setup/stores';
@@ -233,5 +234,41 @@ describe.each([
 		expect(writer.stats.rows).toBe(200);
 		expect(writer.stats.batches).toBeLessThan(200);
 		expect(await inboxRows(conn.id)).toHaveLength(200);
+	});
+});
+
+describe('webhook secrets cached in several web processes', () => {
+	const waitFor = async (check: () => boolean) => {
+		for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+		return check();
+	};
+
+	it('announces every committed connection change to the other processes', async () => {
+		const conn = await createTestConnection(stores.db.db);
+		const seen: string[] = [];
+		const stop = await followWebhookConnectionChanges(stores.db.sql, (id) => seen.push(id));
+		try {
+			await updateConnection({ ctx: { db: stores.db.db, actor: factoryActor }, input: { connectionId: conn.id, enabled: false } });
+			expect(await waitFor(() => seen.includes(conn.id))).toBe(true);
+		} finally {
+			await stop();
+		}
+	});
+
+	it('evicts a cached secret when another process announces a change, so its webhooks answer to the new one at once', async () => {
+		const conn = await createTestConnection(stores.db.db);
+		const seen: string[] = [];
+		const stop = await followWebhookConnectionChanges(stores.db.sql, (id) => seen.push(id));
+		try {
+			expect((await resolveWebhookConnection(stores.db.db, conn.id))?.enabled).toBe(true);
+			// Another process disables it: the row changes and the notice arrives, but this process's service never ran.
+			await stores.db.db.update(elevenlabsConnection).set({ enabled: false }).where(eq(elevenlabsConnection.id, conn.id));
+			expect((await resolveWebhookConnection(stores.db.db, conn.id))?.enabled).toBe(true); // still cached
+			await stores.db.sql`select pg_notify('elevenlabs_connection_changed', ${conn.id})`;
+			expect(await waitFor(() => seen.includes(conn.id))).toBe(true);
+			expect((await resolveWebhookConnection(stores.db.db, conn.id))?.enabled).toBe(false);
+		} finally {
+			await stop();
+		}
 	});
 });

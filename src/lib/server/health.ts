@@ -27,7 +27,7 @@ function message(err: unknown) {
 
 /** Checks each store independently, so one being down never hides the state of the others. */
 export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClient }): Promise<Health> {
-	const [postgresH, clickhouseH, queueH, outboxH] = await Promise.all([
+	const [postgresH, clickhouseH, queueH, outboxH, inboxH] = await Promise.all([
 		withTimeout(deps.sql`select 1`, 'PostgreSQL').then(
 			() => ({ ok: true }),
 			(err) => ({ ok: false, detail: message(err) })
@@ -66,13 +66,25 @@ export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClien
 			([r]) => ({ ok: true, pending: r.pending, oldestPendingSeconds: r.oldest_s }),
 			// Before ingestion is migrated there is no outbox; that is not an outage.
 			(err) => (/relation "outbox" does not exist/.test(message(err)) ? { ok: true, pending: 0 } : { ok: false, detail: message(err) })
+		),
+		// Webhooks accepted but not yet processed: during a burst the processor defers to the intake (up to
+		// INBOX_MAX_LAG_SECONDS), so a backlog here is information, not an outage.
+		withTimeout(
+			deps.sql<{ pending: number; oldest_s: number | null }[]>`
+				select count(*)::int as pending, extract(epoch from now() - min(received_at))::int as oldest_s
+				from webhook_inbox where status = 'pending'`,
+			'webhook inbox'
+		).then(
+			([r]) => ({ ok: true, pending: r.pending, oldestPendingSeconds: r.oldest_s }),
+			(err) => (/relation "webhook_inbox" does not exist/.test(message(err)) ? { ok: true, pending: 0 } : { ok: false, detail: message(err) })
 		)
 	]);
 	const components: Record<string, ComponentHealth> = {
 		postgres: postgresH,
 		clickhouse: clickhouseH,
 		queue: queueH,
-		outbox: outboxH
+		outbox: outboxH,
+		inbox: inboxH
 	};
 	const down = Object.entries(components)
 		.filter(([, c]) => !c.ok)

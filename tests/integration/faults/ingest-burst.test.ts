@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conversation, outbox, webhookInbox } from '../../../src/lib/server/db/schema/index';
+import { checkHealth } from '../../../src/lib/server/health';
 import { InboxWriter } from '../../../src/lib/server/ingest/inbox-writer';
 import { runInboxProcessorLoop, type LoopReport } from '../../../src/lib/server/ingest/loops';
-import { createTestConnection, factoryActor, transcriptionEvent, uniqueId } from '../../factories/ingest';
+import { createTestConnection, factoryActor, settleInbox, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
 import { connectTestStores } from '../../setup/stores';
 
@@ -94,6 +95,18 @@ describe('a burst of webhook deliveries (intake first)', () => {
 			.from(outbox)
 			.where(eq(outbox.connectionId, conn.id));
 		expect(n).toBe(ids.length);
+	});
+
+	it('shows the backlog it defers on /healthz (as information: the service is up)', async () => {
+		const t = await createTestTenant(stores.db.db);
+		const conn = await createTestConnection(stores.db.db, { tenantId: t.id });
+		await burst(conn.id, uniqueId('agent'), 50, 50);
+		const health = await checkHealth({ sql: stores.db.sql, ch: stores.ch });
+		expect(health.components.inbox).toMatchObject({ ok: true });
+		expect(health.components.inbox.pending).toBeGreaterThanOrEqual(50);
+		expect(health.components.inbox.oldestPendingSeconds).toBeGreaterThanOrEqual(0);
+		expect(health.down).not.toContain('inbox');
+		await settleInbox(stores.db, conn.id);
 	});
 
 	it('does not rest once the oldest pending delivery is older than the lag limit', { timeout: 240_000 }, async () => {

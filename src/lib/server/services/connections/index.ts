@@ -1,4 +1,5 @@
 import { asc, count, eq, sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { openSecret, sealSecret, secretHint } from '../../crypto/secrets';
 import { inTransaction, type DbOrTx } from '../../db/client';
 import { conversation, elevenlabsConnection, tenant } from '../../db/schema/index';
@@ -132,6 +133,7 @@ export async function createConnection({ ctx, input }: { ctx: ServiceCtx; input:
 			targetId: view.id,
 			after: auditable(view)
 		});
+		await announceConnectionChange(tx, view.id);
 		return view;
 	});
 }
@@ -178,6 +180,7 @@ export async function updateConnection({ ctx, input }: { ctx: ServiceCtx; input:
 			before: auditable(before),
 			after: { ...auditable(after), apiKeyReplaced: input.apiKey !== undefined, webhookSecretReplaced: input.webhookSecret !== undefined }
 		});
+		await announceConnectionChange(tx, after.id);
 		return after;
 	});
 	forgetWebhookConnection(view.id);
@@ -199,6 +202,7 @@ export async function deleteConnection({ ctx, input }: { ctx: ServiceCtx; input:
 			targetId: before.id,
 			before: auditable(before)
 		});
+		await announceConnectionChange(tx, before.id);
 	});
 	forgetWebhookConnection(input.connectionId);
 	return { deleted: true };
@@ -244,7 +248,9 @@ function auditable(v: ConnectionView): Record<string, unknown> {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The webhook hot path looks the secret up on every delivery; a short-lived per-process cache keeps that off
-// PostgreSQL. Changes made in this process evict at once; other processes see them within the TTL.
+// PostgreSQL. Changes made in this process evict at once; every change is also announced on
+// CONNECTION_CHANGES_CHANNEL when it commits, and each web process follows it (followWebhookConnectionChanges),
+// so the other processes evict within milliseconds, and within the TTL if a notification is ever missed.
 
 const CACHE_TTL_MS = 30_000;
 const MISS_TTL_MS = 5_000;
@@ -259,6 +265,25 @@ const webhookCache = new Map<string, { value: WebhookConnection | null; until: n
 
 export function forgetWebhookConnection(connectionId: string): void {
 	webhookCache.delete(connectionId);
+}
+
+export const CONNECTION_CHANGES_CHANNEL = 'elevenlabs_connection_changed';
+
+/** Queues a change notice, delivered when `tx` commits (never for a rolled-back change). */
+async function announceConnectionChange(tx: DbOrTx, connectionId: string): Promise<void> {
+	await tx.execute(sql`select pg_notify(${CONNECTION_CHANGES_CHANNEL}, ${connectionId})`);
+}
+
+/**
+ * Evicts this process's cached webhook connections as other processes change them; `onChange` sees each id too.
+ * Returns the unsubscribe. The web server calls it at start (several web processes share the port).
+ */
+export async function followWebhookConnectionChanges(client: postgres.Sql, onChange?: (connectionId: string) => void): Promise<() => Promise<void>> {
+	const sub = await client.listen(CONNECTION_CHANGES_CHANNEL, (connectionId) => {
+		forgetWebhookConnection(connectionId);
+		onChange?.(connectionId);
+	});
+	return () => sub.unlisten();
 }
 
 /** The connection a webhook names, with its secret; null if there is no such connection. */
