@@ -196,7 +196,8 @@ export async function runInboxProcessorLoop(
 							}
 							// In slices: after each, the arrivals are read again, and a burst that ended (or a backlog that
 							// reached its lag limit) ends the rest.
-							for (let left = rest; left > 0 && !opts.signal?.aborted; ) {
+							// Never past the run's end: its successor waits for the lease only so long.
+							for (let left = Math.min(rest, end - Date.now()); left > 0 && !opts.signal?.aborted; ) {
 								const slice = Math.min(left, REST_SLICE_MS);
 								await sleep(slice, opts.signal);
 								report.restedMs += slice;
