@@ -35,6 +35,25 @@ export function unsafeQuery<T = Record<string, unknown>>(db: DbOrTx, text: strin
 	return session.client.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
 }
 
+/**
+ * The text of a multi-row INSERT into `table`, one typed parameter per value (`$1::uuid, $2::text, …`, row after
+ * row in `columns` order), followed by `tail` (ON CONFLICT …, RETURNING …). Returns a builder that makes the text
+ * for a row count once and caches it, so a hot writer neither rebuilds it nor, when prepared, re-plans it.
+ */
+export function multiRowInsert(table: string, columns: readonly { column: string; type: string }[], tail: string): (rows: number) => string {
+	const texts = new Map<number, string>();
+	const n = columns.length;
+	return (rows) => {
+		let text = texts.get(rows);
+		if (!text) {
+			const tuples = Array.from({ length: rows }, (_, r) => `(${columns.map((c, i) => `$${r * n + i + 1}::${c.type}`).join(',')})`);
+			text = `insert into ${table} (${columns.map((c) => c.column).join(', ')}) values ${tuples.join(',')} ${tail}`;
+			texts.set(rows, text);
+		}
+		return text;
+	};
+}
+
 type CommitHook = (db: Db) => Promise<unknown>;
 const commitHooks = new WeakMap<Tx, CommitHook[]>();
 

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { multiRowInsert } from '../db/client';
 
 // Group commit for the webhook inbox. Concurrent deliveries are gathered into one multi-row INSERT (one commit,
 // one WAL flush) and each request awaits the commit of its batch before answering 200. Batching is adaptive:
@@ -41,31 +42,21 @@ export interface InboxWriterOptions {
 /** A delivery's identity in the inbox: its unique (connection_id, dedup_key). */
 const inboxKey = (connectionId: string, dedupKey: string) => `${connectionId}\u0000${dedupKey}`;
 
-const INBOX_COLUMNS = [
-	['connection_id', 'uuid'],
-	['event_type', 'text'],
-	['conversation_id', 'text'],
-	['agent_id', 'text'],
-	['event_timestamp', 'bigint'],
-	['dedup_key', 'text'],
-	['body', 'text'],
-	['audio_key', 'text']
-] as const;
-const insertTexts = new Map<number, string>();
-
-/** The INSERT for `rows` deliveries: one typed parameter per value, duplicates skipped, the new ids returned. */
-function inboxInsertText(rows: number): string {
-	let text = insertTexts.get(rows);
-	if (!text) {
-		const n = INBOX_COLUMNS.length;
-		const tuples = Array.from({ length: rows }, (_, r) => `(${INBOX_COLUMNS.map(([, type], i) => `$${r * n + i + 1}::${type}`).join(',')})`);
-		text = `insert into webhook_inbox (${INBOX_COLUMNS.map(([c]) => c).join(', ')}) values ${tuples.join(',')}
-			on conflict (connection_id, dedup_key) do nothing
-			returning id, connection_id, dedup_key`;
-		insertTexts.set(rows, text);
-	}
-	return text;
-}
+/** The INSERT for a batch of deliveries: duplicates skipped, the new ids returned. */
+const inboxInsertText = multiRowInsert(
+	'webhook_inbox',
+	[
+		{ column: 'connection_id', type: 'uuid' },
+		{ column: 'event_type', type: 'text' },
+		{ column: 'conversation_id', type: 'text' },
+		{ column: 'agent_id', type: 'text' },
+		{ column: 'event_timestamp', type: 'bigint' },
+		{ column: 'dedup_key', type: 'text' },
+		{ column: 'body', type: 'text' },
+		{ column: 'audio_key', type: 'text' }
+	],
+	'on conflict (connection_id, dedup_key) do nothing returning id, connection_id, dedup_key'
+);
 
 interface Waiter {
 	row: InboxRowInput;

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
-import { afterCommit, anyOf, inTransaction, unsafeQuery, type DbOrTx, type Tx } from '../db/client';
+import { afterCommit, anyOf, inTransaction, multiRowInsert, unsafeQuery, type DbOrTx, type Tx } from '../db/client';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
 import type { IngestCtx } from './context';
 import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
@@ -79,20 +79,9 @@ const JSON_TYPES = new Set(['json', 'jsonb']);
 const conversationConflict = `on conflict (conversation_id) do update set ${CONVERSATION_COLUMNS.filter((c) => c.key !== 'id' && c.key !== 'conversationId' && c.key !== 'createdAt')
 	.map((c) => `${c.column} = excluded.${c.column}`)
 	.join(', ')}`;
-const insertTexts = new Map<number, string>();
+const conversationInsertText = multiRowInsert('conversation', CONVERSATION_COLUMNS, conversationConflict);
 /** At most this many rows per statement (PostgreSQL takes up to 65,535 parameters; a row takes one per column). */
 const INSERT_CHUNK = 1000;
-
-function conversationInsertText(rows: number): string {
-	let text = insertTexts.get(rows);
-	if (!text) {
-		const n = CONVERSATION_COLUMNS.length;
-		const tuples = Array.from({ length: rows }, (_, r) => `(${CONVERSATION_COLUMNS.map((c, i) => `$${r * n + i + 1}::${c.type}`).join(',')})`);
-		text = `insert into conversation (${CONVERSATION_COLUMNS.map((c) => c.column).join(', ')}) values ${tuples.join(',')} ${conversationConflict}`;
-		insertTexts.set(rows, text);
-	}
-	return text;
-}
 
 /** JSON text for a jsonb parameter: jsonb cannot hold U+0000, which upstream text may contain; it is dropped. */
 export function jsonbText(value: unknown): string {
