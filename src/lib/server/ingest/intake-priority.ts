@@ -52,12 +52,17 @@ export class IntakePriority {
 		return this.options.share < 1 && this.rate >= this.options.burstRate;
 	}
 
+	/** True while the processor should rest: a burst arrives and the oldest pending delivery is within maxLagMs. */
+	shouldRest(oldestPendingAgeMs: number | null): boolean {
+		return this.inBurst && oldestPendingAgeMs !== null && oldestPendingAgeMs < this.options.maxLagMs;
+	}
+
 	/**
 	 * How long the processor rests after a round that worked `workMs`, given the age of the oldest pending
 	 * delivery (null: the inbox is empty). 0 outside a burst, and once the backlog is maxLagMs old.
 	 */
 	restAfter(workMs: number, oldestPendingAgeMs: number | null): number {
-		if (!this.inBurst || oldestPendingAgeMs === null || oldestPendingAgeMs >= this.options.maxLagMs) return 0;
+		if (!this.shouldRest(oldestPendingAgeMs)) return 0;
 		const { share } = this.options;
 		return Math.min(MAX_REST_MS, Math.max(0, (workMs * (1 - share)) / share));
 	}

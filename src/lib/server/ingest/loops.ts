@@ -205,7 +205,7 @@ export async function runInboxProcessorLoop(
 								if (left <= 0) break;
 								const now = await inboxArrivals(deps.db.sql);
 								priority.observe(Date.now(), now.seq);
-								if (priority.restAfter(1, now.oldestPendingAgeMs) === 0) break;
+								if (!priority.shouldRest(now.oldestPendingAgeMs)) break;
 							}
 						}
 						continue;
