@@ -5,7 +5,7 @@ import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/te
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { formatNumber } from '../../src/lib/format';
-import { createTestConnection, factoryActor, uniqueId } from '../factories/ingest';
+import { createTestConnection, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { createTestMember, TEST_PASSWORD } from '../factories/users';
 import { connectTestStores } from '../setup/stores';
@@ -59,7 +59,7 @@ async function seedTenantWithCalls() {
 	const special = call(new Date(now - 26 * HOUR), i++, { externalNumber: '+13125550142', agentId: 'agent_night', agentName: 'After Hours', title: 'Emergency toothache' });
 	const old = call(new Date(now - 20 * 24 * HOUR), i++, { title: 'Old call' });
 	snapshots.push(special, old);
-	await upsertConversationSnapshots({ ctx: { db, actor: factoryActor }, input: { snapshots } });
+	await upsertConversationSnapshots({ ctx: { db }, input: { snapshots } });
 	// The worker started by the e2e setup relays the outbox; wait until ClickHouse has every call.
 	const until = Date.now() + 45_000;
 	while ((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls < snapshots.length) {

@@ -121,7 +121,7 @@ export function signedWebhookEvent(
 export async function settleInbox(db: DbHandle, connectionId: string, timeoutMs = 30_000): Promise<void> {
 	const end = Date.now() + timeoutMs;
 	for (;;) {
-		await drainInbox({ db: db.db, actor: factoryActor });
+		await drainInbox({ db: db.db });
 		const [{ n }] = await db.db
 			.select({ n: sql<number>`count(*)::int` })
 			.from(webhookInbox)

@@ -26,7 +26,7 @@ import type { Tx } from '../../src/lib/server/db/client';
 import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { inviteMember } from '../../src/lib/server/services/invitations/index';
-import { systemActor, userActor } from '../../src/lib/server/services/context';
+import { userActor } from '../../src/lib/server/services/context';
 import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
 import { appRouter } from '../../src/lib/server/trpc/root';
 import { createTestConnection } from '../factories/ingest';
@@ -118,7 +118,7 @@ async function buildFixture(tx: Tx) {
 	const callAt = new Date('2025-01-15T15:00:00Z');
 	const callConnection = await createTestConnection(tx, { tenantId: a.id });
 	await upsertConversationSnapshots({
-		ctx: { db: tx, actor: systemActor('access-matrix') },
+		ctx: { db: tx },
 		input: {
 			snapshots: [
 				{

@@ -12,7 +12,7 @@ import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import { snapshotFromConversationDetail } from '../../src/lib/server/ingest/snapshot';
 import { SYNC_DEFAULTS, syncConnection, withConnectionSyncLock, type SyncResult } from '../../src/lib/server/ingest/sync';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
-import { getPollWatermark } from '../../src/lib/server/services/ingestion-status/index';
+import { getPollWatermark } from '../../src/lib/server/ingest/status';
 import { createTestConnection, factoryActor, settleInbox, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { connectTestStores } from '../setup/stores';

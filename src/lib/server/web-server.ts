@@ -8,7 +8,7 @@ import { getDb } from './db/index';
 import { getWebhookIntake } from './ingest/intake';
 import { handleElevenLabsWebhookRequest, webhookConnectionFromPath } from './ingest/webhook-http';
 import { log } from './log';
-import { followWebhookConnectionChanges } from './services/connections/index';
+import { followWebhookConnectionChanges } from './ingest/connections';
 
 // The production web process: `node --import tsx src/lib/server/web-server.ts` after `vite build`. The built
 // SvelteKit app (adapter-node's build/handler.js) serves every page and API; ElevenLabs webhook deliveries, the

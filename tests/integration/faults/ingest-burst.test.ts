@@ -5,7 +5,7 @@ import { conversation, outbox, webhookInbox } from '../../../src/lib/server/db/s
 import { checkHealth } from '../../../src/lib/server/health';
 import { InboxWriter } from '../../../src/lib/server/ingest/inbox-writer';
 import { runInboxProcessorLoop, type LoopReport } from '../../../src/lib/server/ingest/loops';
-import { createTestConnection, factoryActor, settleInbox, transcriptionEvent, uniqueId } from '../../factories/ingest';
+import { createTestConnection, settleInbox, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
 import { connectTestStores } from '../../setup/stores';
 
@@ -46,7 +46,7 @@ async function burst(connectionId: string, agentId: string, total: number, perTi
 async function processDuring(connectionId: string, write: Promise<string[]>, maxLagMs: number): Promise<{ report: LoopReport; ids: string[] }> {
 	const stop = new AbortController();
 	const loop = runInboxProcessorLoop(
-		{ db: stores.db, actor: factoryActor },
+		{ db: stores.db },
 		{
 			durationMs: 120_000,
 			waitForLeaseMs: 60_000,

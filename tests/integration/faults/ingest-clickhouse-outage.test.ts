@@ -53,7 +53,7 @@ it('holds rows in the outbox while ClickHouse is down and drains them, exactly, 
 	const stop = new AbortController();
 	storesSh('stop-clickhouse');
 	const loop = runOutboxRelayLoop(
-		{ db: stores.db, ch: stores.ch, actor: factoryActor },
+		{ db: stores.db, ch: stores.ch },
 		// settleMs is shortened only so an in-doubt batch (a reset socket on restart) does not slow the test.
 		{ durationMs: 150_000, batchRows: 500, batchMs: 50, pollMs: 200, settleMs: 3_000, signal: stop.signal }
 	);

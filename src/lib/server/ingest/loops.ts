@@ -1,21 +1,19 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type postgres from 'postgres';
+import { INBOX_CHANNEL, OUTBOX_CHANNEL, QUARANTINE_CHANNEL } from '../db/channels';
 import type { DbHandle } from '../db/client';
+import { LOCK_IDS, withSessionLock } from '../db/locks';
 import { log } from '../log';
-import { IngestionErrorRecorder, pruneIngestionErrors } from '../services/ingestion-status/index';
-import type { Actor } from '../services/context';
-import { INBOX_CHANNEL } from './inbox-writer';
+import type { IngestCtx } from './context';
 import { IntakePriority, REST_SLICE_MS, type IntakePriorityOptions } from './intake-priority';
 import { processInboxBatch, pruneProcessedInbox } from './processor';
 import { isConnectionRefused, relayOutboxBatchToClickHouse } from './relay';
-import { OUTBOX_CHANNEL, QUARANTINE_CHANNEL, releaseQuarantinedBatch } from './upsert';
+import { IngestionErrorRecorder, pruneIngestionErrors } from './status';
 
 // Long-running drivers for the worker. Each runs for a bounded time inside one pg-boss job (so a graceful stop
 // waits at most that long), holds a PostgreSQL session lock while it runs (one processor loop and one relay
 // across all workers; a dead worker's lock goes with its connection), sleeps on LISTEN with a short poll as a
 // fallback, and never throws for a failed round: it records the error, backs off and carries on.
-
-export const PROCESSOR_LEASE = 7263544;
 
 let shutdown: AbortController | undefined;
 /**
@@ -29,11 +27,17 @@ export function processShutdownSignal(): AbortSignal {
 	}
 	return shutdown.signal;
 }
-export const RELAY_LEASE = 7263543;
 
 export interface LoopDeps {
 	db: DbHandle;
-	actor: Actor;
+}
+
+export interface InboxLoopDeps extends LoopDeps {
+	/**
+	 * Releases one batch of quarantined conversations whose agent got mapped; returns how many. The quarantine
+	 * service's verb, passed in by the adapter (the loop sweeps when woken on QUARANTINE_CHANNEL, and every 30 s).
+	 */
+	releaseQuarantined?: (ctx: IngestCtx) => Promise<number>;
 }
 
 export interface LoopOptions {
@@ -88,25 +92,10 @@ class Wakeup {
 
 const sleep = (ms: number, signal?: AbortSignal) => new Wakeup().wait(ms, signal);
 
-/** Holds a session advisory lock on a reserved connection for the duration of `fn`; null if never acquired. */
-async function withLease<T>(sql: postgres.Sql, key: number, waitMs: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T | null> {
-	const conn = await sql.reserve();
-	try {
-		const until = Date.now() + waitMs;
-		for (;;) {
-			const [{ ok }] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${key}) as ok`;
-			if (ok) break;
-			if (Date.now() >= until || signal?.aborted) return null;
-			await sleep(250, signal);
-		}
-		try {
-			return await fn();
-		} finally {
-			await conn`select pg_advisory_unlock(${key})`.catch(() => {});
-		}
-	} finally {
-		conn.release();
-	}
+/** Holds a session lease for the duration of `fn`; null if never acquired. */
+async function withLease<T>(sql: postgres.Sql, id: number, waitMs: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T | null> {
+	const r = await withSessionLock(sql, { id }, { waitMs, signal }, fn);
+	return r.ran ? r.value : null;
 }
 
 async function listen(sql: postgres.Sql, channels: string[], onNotify: (channel: string) => void) {
@@ -136,13 +125,13 @@ async function inboxArrivals(sql: postgres.Sql): Promise<{ seq: number; oldestPe
  * `intakePriority`, it rests between rounds while a burst of deliveries arrives (intake-priority.ts).
  */
 export async function runInboxProcessorLoop(
-	deps: LoopDeps,
+	deps: InboxLoopDeps,
 	opts: LoopOptions & { batchSize?: number; parallel?: number; pollMs?: number; intakePriority?: IntakePriorityOptions }
 ): Promise<LoopReport> {
 	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0, restedMs: 0 };
 	const errors = new IngestionErrorRecorder(deps.db.db);
-	const ctx = { db: deps.db.db, actor: deps.actor };
-	const r = await withLease(deps.db.sql, PROCESSOR_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
+	const ctx: IngestCtx = { db: deps.db.db };
+	const r = await withLease(deps.db.sql, LOCK_IDS.processor, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
 		report.ran = true;
 		await opts.onLease?.();
 		const inboxWake = new Wakeup();
@@ -167,11 +156,11 @@ export async function runInboxProcessorLoop(
 					);
 					const claimed = batches.reduce((n, b) => n + b.claimed, 0);
 					report.items += claimed;
-					if (quarantineDue || Date.now() >= nextQuarantineSweep) {
+					if (deps.releaseQuarantined && (quarantineDue || Date.now() >= nextQuarantineSweep)) {
 						quarantineDue = false;
 						nextQuarantineSweep = Date.now() + 30_000;
 						for (let released = -1; released !== 0 && Date.now() < end; ) {
-							released = (await releaseQuarantinedBatch({ ctx, input: { limit: 500 } })).released;
+							released = await deps.releaseQuarantined(ctx);
 							report.items += released;
 						}
 					}
@@ -246,7 +235,7 @@ export async function runOutboxRelayLoop(
 ): Promise<LoopReport> {
 	const report: LoopReport = { ran: false, rounds: 0, items: 0, errors: 0, restedMs: 0 };
 	const errors = new IngestionErrorRecorder(deps.db.db, 30_000);
-	const r = await withLease(deps.db.sql, RELAY_LEASE, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
+	const r = await withLease(deps.db.sql, LOCK_IDS.relay, opts.waitForLeaseMs ?? 10_000, opts.signal, async () => {
 		report.ran = true;
 		await opts.onLease?.();
 		const wake = new Wakeup();
@@ -285,7 +274,7 @@ export async function runOutboxRelayLoop(
 
 /** Runs `fn` as the only relay (waits for the lease up to `waitMs`); null if the lease never came. */
 export function withRelayLease<T>(db: DbHandle, fn: () => Promise<T>, waitMs = 60_000): Promise<T | null> {
-	return withLease(db.sql, RELAY_LEASE, waitMs, undefined, fn);
+	return withLease(db.sql, LOCK_IDS.relay, waitMs, undefined, fn);
 }
 
 /**
@@ -297,7 +286,7 @@ export async function drainOutboxToClickHouse(
 	opts: { batchRows?: number; settleMs?: number; waitForLeaseMs?: number; maxRounds?: number } = {}
 ): Promise<{ inserted: number; alreadyPresent: number; rounds: number }> {
 	const total = { inserted: 0, alreadyPresent: 0, rounds: 0 };
-	const ran = await withLease(deps.db.sql, RELAY_LEASE, opts.waitForLeaseMs ?? 60_000, undefined, async () => {
+	const ran = await withLease(deps.db.sql, LOCK_IDS.relay, opts.waitForLeaseMs ?? 60_000, undefined, async () => {
 		for (; total.rounds < (opts.maxRounds ?? 1000); ) {
 			total.rounds++;
 			const r = await relayOutboxBatchToClickHouse({ ctx: { db: deps.db.db, ch: deps.ch }, input: { limit: opts.batchRows ?? 5000, settleMs: opts.settleMs } });
@@ -312,7 +301,7 @@ export async function drainOutboxToClickHouse(
 }
 
 /** Processes the inbox until it is empty (or `maxRounds`); safe alongside the worker's loop. */
-export async function drainInbox(ctx: { db: DbHandle['db']; actor: Actor }, opts: { batchSize?: number; maxRounds?: number } = {}): Promise<number> {
+export async function drainInbox(ctx: IngestCtx, opts: { batchSize?: number; maxRounds?: number } = {}): Promise<number> {
 	let n = 0;
 	for (let round = 0; round < (opts.maxRounds ?? 10_000); round++) {
 		const r = await processInboxBatch({ ctx, input: { limit: opts.batchSize ?? 250 } });

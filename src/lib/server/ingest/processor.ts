@@ -7,9 +7,9 @@ import {
 	WEBHOOK_EVENT_TYPES
 } from '../elevenlabs/types';
 import { log } from '../log';
-import { recordWebhooksSeen, type IngestionErrorRecorder } from '../services/ingestion-status/index';
+import { recordWebhooksSeen, type IngestionErrorRecorder } from './status';
 import type { IngestCtx } from './context';
-import { INBOX_CHANNEL } from './inbox-writer';
+import { INBOX_CHANNEL } from '../db/channels';
 import { snapshotFromAudio, snapshotFromInitiationFailure, snapshotFromTranscriptionEvent, type ConversationSnapshot } from './snapshot';
 import { upsertConversationSnapshots, type UpsertResult } from './upsert';
 

@@ -4,6 +4,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { createClickHouse } from '../analytics/client';
 import { migrateClickHouse, snapshotClickHouseSchema } from '../analytics/migrator';
 import { createDb } from '../db/client';
+import { LOCK_IDS, withSessionLock } from '../db/locks';
 
 export interface MigrateTargets {
 	databaseUrl: string;
@@ -16,12 +17,14 @@ export interface MigrateTargets {
 /** Migrates PostgreSQL (drizzle-kit output in migrations/) then ClickHouse (clickhouse/migrations/). */
 export async function migrateAll(t: MigrateTargets): Promise<void> {
 	const log = t.log ?? (() => {});
-	const pg = createDb(t.databaseUrl, { max: 1, applicationName: 'voxcalls-migrate' });
+	// Two connections: one holds the lock, the other runs the migrations.
+	const pg = createDb(t.databaseUrl, { max: 2, applicationName: 'voxcalls-migrate' });
 	try {
 		// One migrator at a time per database, whoever starts it (start script, test setup, CI).
-		await pg.sql`select pg_advisory_lock(7263541)`;
-		await migrate(pg.db, { migrationsFolder: join(t.root, 'migrations'), migrationsTable: '__drizzle_migrations', migrationsSchema: 'public' });
-		await pg.sql`select pg_advisory_unlock(7263541)`;
+		const r = await withSessionLock(pg.sql, { id: LOCK_IDS.migrate }, { waitMs: 10 * 60_000 }, () =>
+			migrate(pg.db, { migrationsFolder: join(t.root, 'migrations'), migrationsTable: '__drizzle_migrations', migrationsSchema: 'public' })
+		);
+		if (!r.ran) throw new Error('another migrator held the PostgreSQL migration lock for 10 minutes');
 		log('postgres: migrated');
 	} finally {
 		await pg.close();

@@ -1,6 +1,6 @@
 import { env } from '../../env';
 import { DomainError } from '../../errors';
-import { jobActor } from '../../ingest/context';
+import { jobActor } from '../../services/context';
 import { processShutdownSignal } from '../../ingest/loops';
 import { listConnectionsDueForSync, syncConnection, wasPolledSince, withConnectionSyncLock } from '../../ingest/sync';
 import { log } from '../../log';
@@ -22,7 +22,7 @@ export const conversationSyncTickHandler: JobHandler<'conversation.sync-tick'> =
 	cron: '* * * * *',
 	async handle(_payloads, deps) {
 		const due = await listConnectionsDueForSync({
-			ctx: { db: deps.db.db, actor: jobActor('conversation.sync-tick') },
+			ctx: { db: deps.db.db },
 			input: { intervalMinutes: env().POLL_INTERVAL_MINUTES }
 		});
 		const queuedAt = new Date().toISOString();
