@@ -175,14 +175,3 @@ export async function relayOutboxBatchToClickHouse({
 	result.inserted = toInsert.length;
 	return result;
 }
-
-/** Outbox backlog, for /healthz and the admin page. */
-export async function outboxLag(db: DbOrTx): Promise<{ pending: number; oldestPendingSeconds: number | null }> {
-	const [r] = await db
-		.select({
-			pending: sql<number>`count(*)`.mapWith(Number),
-			oldest: sql<number | null>`extract(epoch from now() - min(${outbox.createdAt}))::int`
-		})
-		.from(outbox);
-	return { pending: r.pending, oldestPendingSeconds: r.oldest };
-}
