@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/charts/series';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { formatNumber } from '../../src/lib/format';

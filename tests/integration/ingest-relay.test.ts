@@ -1,7 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
-import { queryTenantDailyCalls } from '../../src/lib/server/analytics/queries/tenant-daily-calls';
+import { queryTenantCallRollupTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-rollup-totals';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
+import { queryTenantDailyCalls } from '../../src/lib/server/analytics/queries/calls/tenant-daily-calls';
 import { outbox } from '../../src/lib/server/db/schema/index';
 import { snapshotFromTranscriptionEvent, type ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
 import { drainOutboxToClickHouse, withRelayLease } from '../../src/lib/server/ingest/loops';
@@ -69,6 +70,8 @@ describe('outbox relay to ClickHouse', () => {
 		expect(await pending(s.conn.id)).toBe(0);
 		expect(await queryTenantCallTotals(stores.ch, { tenantId: s.t.id })).toMatchObject({ ...s.expected, failed: 0 });
 		expect(await rollupTotal(s.t.id)).toEqual({ calls: s.expected.calls, durationSecs: s.expected.durationSecs });
+		// The dashboard's totals (the rollup) are the FINAL reference's, every figure.
+		expect(await queryTenantCallRollupTotals(stores.ch, { tenantId: s.t.id })).toEqual(await queryTenantCallTotals(stores.ch, { tenantId: s.t.id }));
 	});
 
 	it('does not double count when a relay dies between the ClickHouse INSERT and the mark', async () => {
@@ -90,6 +93,7 @@ describe('outbox relay to ClickHouse', () => {
 		expect(await queryTenantCallTotals(stores.ch, { tenantId: s.t.id })).toMatchObject(s.expected);
 		// The rollup, fed per INSERT, is exact too: nothing was inserted twice.
 		expect(await rollupTotal(s.t.id)).toEqual({ calls: s.expected.calls, durationSecs: s.expected.durationSecs });
+		expect(await queryTenantCallRollupTotals(stores.ch, { tenantId: s.t.id })).toEqual(await queryTenantCallTotals(stores.ch, { tenantId: s.t.id }));
 	});
 
 	it('leaves a settling in-doubt batch alone, then re-sends only what never arrived', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookRouteServer } from '../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator, type ElevenLabsEmulatorOptions } from '../../src/emulators/elevenlabs/server';
 import type { ConversationRecord } from '../../src/emulators/elevenlabs/state';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import { conversation, ingestionError, ingestionStatus } from '../../src/lib/server/db/schema/index';
 import { createElevenLabsClient, type ElevenLabsClient } from '../../src/lib/server/elevenlabs/client';
 import { conversationDetailSchema } from '../../src/lib/server/elevenlabs/types';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import { createBoss, sendJob, startBoss, type PgBoss } from '../../src/lib/server/jobs/boss';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/tenant-call-totals';
-import { queryTenantDailyCalls } from '../../../src/lib/server/analytics/queries/tenant-daily-calls';
+import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-totals';
+import { queryTenantDailyCalls } from '../../../src/lib/server/analytics/queries/calls/tenant-daily-calls';
 import { outbox } from '../../../src/lib/server/db/schema/index';
 import { postCallTranscriptionEventSchema } from '../../../src/lib/server/elevenlabs/types';
 import { checkHealth } from '../../../src/lib/server/health';

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startWebhookRouteServer } from '../../factories/webhook-server';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../../src/emulators/elevenlabs/server';
 import type { ConversationRecord } from '../../../src/emulators/elevenlabs/state';
-import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallRollupTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-rollup-totals';
+import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import { conversation, ingestionStatus, outbox, webhookInbox } from '../../../src/lib/server/db/schema/index';
 import { createElevenLabsClient, type ElevenLabsClient } from '../../../src/lib/server/elevenlabs/client';
 import { syncConnection, withConnectionSyncLock, type SyncResult } from '../../../src/lib/server/ingest/sync';
@@ -279,6 +280,9 @@ it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering,
 		const ch = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
 		expect(pg).toEqual({ calls: mine.length, durationSecs: mine.reduce((s, c) => s + c.call_duration_secs, 0) });
 		expect({ calls: ch.calls, durationSecs: ch.durationSecs }).toEqual(pg);
+		// The dashboard reads the rollup: after every fault it holds the same calls and seconds as FINAL.
+		const rollup = await queryTenantCallRollupTotals(stores.ch, { tenantId: t.id });
+		expect({ calls: rollup.calls, durationSecs: rollup.durationSecs }).toEqual(pg);
 	}
 
 	// The quarantine holds exactly the unmapped agent's calls.

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import { conversation, webhookInbox } from '../../../src/lib/server/db/schema/index';
 import { POST } from '../../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../../factories/ingest';

@@ -5,7 +5,7 @@ import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
 import { anyOf, type DbOrTx } from '../db/client';
 import { outbox } from '../db/schema/index';
-import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
+import { isRelayTarget, type CallEventRow } from '../analytics/tables';
 
 // Outbox → ClickHouse, exactly once in effect. The protocol, per batch (one relay at a time, see loops.ts):
 //   1. claim the oldest unsent rows;
@@ -18,9 +18,6 @@ import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
 // A crash between 4 and 5 therefore never re-inserts: step 2 of the next run finds the rows and only marks them.
 // ReplacingMergeTree on event_id is the second line: should a duplicate ever land, FINAL queries still count it
 // once. Only the calls_15m rollup (fed per insert) relies on the first line alone.
-
-/** Tables the relay may write; targets come from code (facts.ts), this list guards the identifier. */
-const TARGETS = new Set([CALL_EVENTS_TABLE]);
 
 /** After this long an insert of a crashed relay has either landed or failed (ClickHouse request timeout: 30 s). */
 export const IN_DOUBT_SETTLE_MS = 35_000;
@@ -44,7 +41,8 @@ export interface RelayResult {
 function groupByTarget(rows: OutboxBatchRow[]): Map<string, OutboxBatchRow[]> {
 	const m = new Map<string, OutboxBatchRow[]>();
 	for (const r of rows) {
-		if (!TARGETS.has(r.target)) throw new Error(`outbox target ${r.target} is not a known ClickHouse table`);
+		// Targets come from code (analytics/tables.ts RELAY_TARGETS); this guards the identifier.
+		if (!isRelayTarget(r.target)) throw new Error(`outbox target ${r.target} is not a known ClickHouse table`);
 		const g = m.get(r.target);
 		if (g) g.push(r);
 		else m.set(r.target, [r]);

@@ -5,7 +5,7 @@ import { OUTBOX_CHANNEL } from '../db/channels';
 import { LOCK_IDS } from '../db/locks';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
 import type { IngestCtx } from './context';
-import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
+import { CALL_EVENTS_TABLE, type CallEventRow } from '../analytics/tables';
 import { applySnapshot, blankConversationRow, finishChange, rowsDiffer, type ConversationRow } from './merge';
 import type { ConversationSnapshot } from './snapshot';
 

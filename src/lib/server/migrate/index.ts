@@ -10,6 +10,7 @@ export interface MigrateTargets {
 	databaseUrl: string;
 	clickhouse: { url: string; database: string };
 	root: string;
+	/** Rewrite clickhouse/schema.sql after migrating (`npm run migrate` does; test setup does not). */
 	writeSnapshot?: boolean;
 	log?: (msg: string) => void;
 }
@@ -31,10 +32,12 @@ export async function migrateAll(t: MigrateTargets): Promise<void> {
 	}
 	const ch = createClickHouse(t.clickhouse);
 	try {
-		const r = await migrateClickHouse(ch, join(t.root, 'clickhouse', 'migrations'), log);
+		const dir = join(t.root, 'clickhouse', 'migrations');
+		const r = await migrateClickHouse(ch, dir, log);
 		log(`clickhouse: ${r.applied.length} applied, ${r.skipped.length} already applied`);
 		if (t.writeSnapshot) {
-			await writeFile(join(t.root, 'clickhouse', 'schema.sql'), await snapshotClickHouseSchema(ch, t.clickhouse.database));
+			await writeFile(join(t.root, 'clickhouse', 'schema.sql'), await snapshotClickHouseSchema(ch, t.clickhouse.database, dir));
+			log('clickhouse: wrote clickhouse/schema.sql');
 		}
 	} finally {
 		await ch.close();

@@ -1,3 +1,4 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { EffectiveRole } from '../auth/permissions';
 import type { DbOrTx } from '../db/client';
 import type { TenantStatus } from '../db/schema/index';
@@ -30,6 +31,11 @@ export interface TenantRef {
 export interface TenantServiceCtx extends ServiceCtx {
 	tenant: TenantRef;
 	role: EffectiveRole;
+}
+
+/** Verbs that read ClickHouse get its client from the request context (tRPC's, a job's, a test's), not a singleton. */
+export interface AnalyticsCtx {
+	ch: ClickHouseClient;
 }
 
 export function userActor(user: { id: string; email: string; isPlatformAdmin: boolean }): Actor {

@@ -2,6 +2,8 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { RequestEvent } from '@sveltejs/kit';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { getClickHouse } from '../analytics/client';
 import { can, type Capability, type EffectiveRole } from '../auth/permissions';
 import { validateSessionToken, type AuthSession, type SessionUser } from '../auth/session';
 import type { DbOrTx } from '../db/client';
@@ -19,6 +21,8 @@ export const TENANT_HEADER = 'x-voxcalls-tenant';
 
 export interface Context {
 	db: DbOrTx;
+	/** ClickHouse, for the verbs that read analytics (the process-wide client unless the caller brings one). */
+	ch: ClickHouseClient;
 	user: SessionUser | null;
 	session: AuthSession | null;
 	/** The tenant the session's switcher points at. */
@@ -33,6 +37,8 @@ export interface Context {
 
 export interface ContextInput {
 	db: DbOrTx;
+	/** Defaults to the process-wide client (getClickHouse: created on first use, no connection until a query). */
+	ch?: ClickHouseClient;
 	auth: { user: SessionUser; session: AuthSession } | null;
 	requestIp?: string | null;
 	requestedTenantSlug?: string | null;
@@ -43,6 +49,7 @@ export function buildContext(input: ContextInput): Context {
 	const user = input.auth?.user ?? null;
 	return {
 		db: input.db,
+		ch: input.ch ?? getClickHouse(),
 		user,
 		session: input.auth?.session ?? null,
 		activeTenantId: input.auth?.session.activeTenantId ?? null,
@@ -70,12 +77,13 @@ export function createContext(event: RequestEvent): Context {
  */
 export async function createContextForSession(args: {
 	db: DbOrTx;
+	ch?: ClickHouseClient;
 	sessionToken: string | null;
 	requestIp?: string | null;
 	requestedTenantSlug?: string | null;
 }): Promise<Context> {
 	const auth = args.sessionToken ? await validateSessionToken(args.db, args.sessionToken) : null;
-	return buildContext({ db: args.db, auth, requestIp: args.requestIp, requestedTenantSlug: args.requestedTenantSlug });
+	return buildContext({ db: args.db, ch: args.ch, auth, requestIp: args.requestIp, requestedTenantSlug: args.requestedTenantSlug });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
