@@ -5,17 +5,9 @@ import { conversation, elevenlabsConnection, tenant } from '../../db/schema/inde
 import { env } from '../../env';
 import { DomainError } from '../../errors';
 import { CONNECTION_CHANGES_CHANNEL, QUARANTINE_CHANNEL } from '../../db/channels';
-import {
-	forgetWebhookConnection,
-	isUuid,
-	readConnectionCredentials,
-	webhookPathFor,
-	type ConnectionCredentials
-} from '../../ingest/connections';
+import { forgetWebhookConnection, isUuid, readConnectionCredentials, webhookPathFor, type ConnectionCredentials } from '../../ingest/connections';
 import { recordAudit } from '../audit/index';
 import { assertPlatformActor, type ServiceCtx } from '../context';
-
-export { isUuid, webhookPathFor, type ConnectionCredentials };
 
 // ElevenLabs connections: an API key, a webhook secret and a base URL, sealed at rest; platform-level when
 // tenantId is null. Browsers only ever see hints (last four characters) of the secrets.
