@@ -38,9 +38,15 @@ async function shutdown(code: number) {
 	process.exit(code);
 }
 
+let firstSignalAt = 0;
 function onSignal() {
-	if (!shuttingDown) return void shutdown(0);
-	// A second Ctrl-C: do not wait for graceful stops.
+	if (!shuttingDown) {
+		firstSignalAt = Date.now();
+		return void shutdown(0);
+	}
+	// Under `npm start` one Ctrl-C arrives twice (from the terminal and passed on by npm): only a second press,
+	// a moment later, means "do not wait for graceful stops".
+	if (Date.now() - firstSignalAt < 2000) return;
 	say('stopping now');
 	for (const c of children) c.kill();
 	process.exit(130);
