@@ -135,7 +135,7 @@ it('replaces a SIGKILLed worker within 10 s, calls keep reaching the dashboard, 
 		const res = await fetch(`http://127.0.0.1:${port}/api/trpc/calls.summary?input=${input}`, {
 			headers: { cookie: signIn, 'x-voxcalls-tenant': 'acme' }
 		});
-		expect(res.status).toBe(200);
+		if (res.status !== 200) throw new Error(`calls.summary answered ${res.status}: ${await res.text()}`);
 		return ((await res.json()) as { result: { data: { json: { totals: { calls: number } } } } }).result.data.json.totals.calls;
 	};
 	const storedCalls = async () =>
@@ -144,7 +144,10 @@ it('replaces a SIGKILLed worker within 10 s, calls keep reaching the dashboard, 
 	const others = () => groupMembers(pgid).filter((p) => /web-server\.ts|emulators\//.test(p.cmd)).map((p) => p.pid).sort();
 
 	// Up, and calls are arriving.
-	await until('first calls in the dashboard', 120_000, async () => ((await dashboardCalls()) > 0 ? true : undefined));
+	await until('first calls in the dashboard', 120_000, async () => {
+		const n = await dashboardCalls().catch((err: Error) => void (lastSeen = err.message));
+		return n !== undefined && n > 0 ? true : undefined;
+	});
 	const [worker] = workers();
 	expect(workers()).toHaveLength(1);
 	const othersBefore = others();
