@@ -1,3 +1,4 @@
+import { formatDecimal, isDecimalText, type DecimalText } from './decimal';
 import { wallClockInZone, type IsoDay } from './charts/series';
 
 // Number, duration and date formatters for the UI and its CSV exports. One fixed locale (en-US) so the server's
@@ -44,8 +45,9 @@ export function formatPercent(part: number, whole: number): string {
 	return `${pct}%`;
 }
 
-/** ElevenLabs reports call cost in credits, possibly fractional. */
-export function formatCredits(n: number): string {
+/** ElevenLabs reports call cost in credits, possibly fractional; exact decimal text is rounded without a float. */
+export function formatCredits(n: number | DecimalText): string {
+	if (typeof n === 'string') return isDecimalText(n) ? formatDecimal(n, 2).replace(/\.?0+$/, '') || '0' : '—';
 	return Number.isFinite(n) ? upToTwo.format(n) : '—';
 }
 

@@ -46,7 +46,7 @@ async function seedTenantWithCalls() {
 		startedAt,
 		durationSecs: i % 9 === 4 ? 0 : 45 + ((i * 67) % 360),
 		direction: i % 5 === 2 ? 'outbound' : 'inbound',
-		cost: 80 + ((i * 37) % 200),
+		cost: `${80 + ((i * 37) % 200)}.000000`,
 		externalNumber: `+1415555${String(1000 + i).slice(-4)}`,
 		title: ['Booking', 'Price question', 'Reschedule', 'Insurance', 'Directions'][i % 5],
 		summary: 'The caller asked about an appointment.',

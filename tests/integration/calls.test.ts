@@ -37,7 +37,7 @@ async function seedTenant(label: string) {
 		observedAt: new Date(c.startedAt.getTime() + 600_000),
 		durationSecs: 60,
 		direction: 'inbound',
-		cost: 100,
+		cost: '100.000000',
 		...c
 	});
 	return { t, conn, caller: createCaller(ctx), snapshot };
@@ -60,13 +60,13 @@ describe('calls dashboard', () => {
 			// 02:30 UTC on the 10th is 22:30 EDT on the 9th: the previous local day in New York.
 			lateEvening: a.snapshot({ startedAt: at('2025-03-10T02:30:00Z'), status: 'done', callSuccessful: 'success', durationSecs: 120, externalNumber: '+14155550101', summary: 'Asked about whitening prices.', title: 'Whitening question' }),
 			// 04:30 UTC on the 10th is 00:30 EDT on the 10th.
-			afterMidnight: a.snapshot({ startedAt: at('2025-03-10T04:30:00Z'), status: 'failed', durationSecs: 0, cost: 5, externalNumber: '+12125550199', agentId: 'agent_night', agentName: 'After Hours' }),
-			saturday: a.snapshot({ startedAt: at('2025-03-08T15:00:00Z'), status: 'done', callSuccessful: 'failure', durationSecs: 300, cost: 250.5, externalNumber: '+13105550123', summary: 'Wants to reschedule a cleaning.', title: 'Reschedule' }),
+			afterMidnight: a.snapshot({ startedAt: at('2025-03-10T04:30:00Z'), status: 'failed', durationSecs: 0, cost: '5.000000', externalNumber: '+12125550199', agentId: 'agent_night', agentName: 'After Hours' }),
+			saturday: a.snapshot({ startedAt: at('2025-03-08T15:00:00Z'), status: 'done', callSuccessful: 'failure', durationSecs: 300, cost: '250.500000', externalNumber: '+13105550123', summary: 'Wants to reschedule a cleaning.', title: 'Reschedule' }),
 			midweek: a.snapshot({ startedAt: at('2025-03-12T13:00:00Z'), status: 'processing', durationSecs: 10, externalNumber: '+14155550177', direction: 'outbound' }),
 			// Outside the range: after the 14th ends in New York (04:00 UTC on the 15th).
 			outside: a.snapshot({ startedAt: at('2025-03-15T04:00:00Z'), status: 'done', callSuccessful: 'success', externalNumber: '+14155550101' }),
 			// Another tenant, same days, a number that would match A's searches.
-			otherTenant: b.snapshot({ startedAt: at('2025-03-10T02:30:00Z'), status: 'done', callSuccessful: 'success', durationSecs: 999, cost: 999, externalNumber: '+14155550101', summary: 'Asked about whitening prices.' })
+			otherTenant: b.snapshot({ startedAt: at('2025-03-10T02:30:00Z'), status: 'done', callSuccessful: 'success', durationSecs: 999, cost: '999.000000', externalNumber: '+14155550101', summary: 'Asked about whitening prices.' })
 		};
 		for (const [k, s] of Object.entries(calls)) ids[k] = s.conversationId;
 		await upsertConversationSnapshots({ ctx: ingestCtx, input: { snapshots: Object.values(calls) } });
@@ -83,7 +83,7 @@ describe('calls dashboard', () => {
 			.select({
 				calls: sql<number>`count(*)::int`,
 				durationSecs: sql<number>`coalesce(sum(${conversation.durationSecs}), 0)::int`,
-				cost: sql<number>`coalesce(sum(${conversation.cost}), 0)::float8`,
+				cost: sql<string>`coalesce(sum(${conversation.cost}), 0)::numeric(18, 6)::text`,
 				answered: sql<number>`(count(*) filter (where ${conversation.status} = 'done'))::int`,
 				failed: sql<number>`(count(*) filter (where ${conversation.status} = 'failed'))::int`,
 				successful: sql<number>`(count(*) filter (where ${conversation.callSuccessful} = 'success'))::int`
@@ -97,7 +97,7 @@ describe('calls dashboard', () => {
 					lt(conversation.startedAt, at('2025-03-15T04:00:00Z'))
 				)
 			);
-		expect(pg).toEqual({ calls: 4, durationSecs: 465, cost: 455.5, answered: 3, failed: 1, successful: 2 });
+		expect(pg).toEqual({ calls: 4, durationSecs: 465, cost: '455.500000', answered: 3, failed: 1, successful: 2 });
 		expect(s.totals).toEqual({ ...pg, successRate: 0.5 });
 		expect(s.range).toEqual({ ...RANGE, days: 8, timezone: 'America/New_York' });
 	});
@@ -118,14 +118,14 @@ describe('calls dashboard', () => {
 		// The one day of the call at 02:30 UTC on the 10th is the 9th in New York.
 		const ninth = await a.caller.calls.summary({ from: '2025-03-09', to: '2025-03-09' });
 		expect(ninth.totals).toMatchObject({ calls: 1, durationSecs: 120, successful: 1 });
-		expect(ninth.daily).toEqual([{ day: '2025-03-09', calls: 1, durationSecs: 120, cost: 100 }]);
+		expect(ninth.daily).toEqual([{ day: '2025-03-09', calls: 1, durationSecs: 120, cost: '100.000000' }]);
 	});
 
 	it('never shows another tenant’s calls', async () => {
 		const sa = await a.caller.calls.summary({ from: '2025-03-09', to: '2025-03-09' });
-		expect(sa.totals.cost).toBe(100);
+		expect(sa.totals.cost).toBe('100.000000');
 		const sb = await b.caller.calls.summary(RANGE);
-		expect(sb.totals).toMatchObject({ calls: 1, durationSecs: 999, cost: 999 });
+		expect(sb.totals).toMatchObject({ calls: 1, durationSecs: 999, cost: '999.000000' });
 		const la = await a.caller.calls.list({ ...RANGE, search: '4155550101', page: 1, pageSize: 50 });
 		expect(la.rows.map((r) => r.conversationId)).toEqual([ids.lateEvening]);
 		const lb = await b.caller.calls.list({ ...RANGE, page: 1, pageSize: 50 });

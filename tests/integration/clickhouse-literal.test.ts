@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { queryRows } from '../../src/lib/server/analytics/client';
-import { ident, literal, LiteralError, sql, type ChValue } from '../../src/lib/server/analytics/literal';
+import { decimal, ident, joinSql, literal, LiteralError, sql, type ChValue } from '../../src/lib/server/analytics/literal';
+import { fromUnits } from '../../src/lib/decimal';
 import { connectTestStores } from '../setup/stores';
 
 const stores = connectTestStores();
@@ -88,5 +89,46 @@ describe('ClickHouse literal binding (real server)', () => {
 		expect(() => ident('events; DROP')).toThrow(LiteralError);
 		expect(() => ident("a'b")).toThrow(LiteralError);
 		expect(ident('voxcalls.call_events').text).toBe('voxcalls.call_events');
+	});
+
+	it('round-trips 5,000 random decimals exactly through Decimal(18, 6), and sums them exactly', async () => {
+		const seed = 20261201;
+		const r = rng(seed);
+		// Units of 10^-6 up to 12 integer digits, with signs, zeros, the extremes and the shapes text may take.
+		const unitsOf = (): bigint => {
+			const p = r();
+			if (p < 0.05) return 0n;
+			if (p < 0.1) return (r() < 0.5 ? -1n : 1n) * (10n ** 18n - 1n);
+			const digits = 1 + Math.floor(r() * 18);
+			let u = 0n;
+			for (let i = 0; i < digits; i++) u = u * 10n + BigInt(Math.floor(r() * 10));
+			return r() < 0.4 ? -u : u;
+		};
+		const units = Array.from({ length: 5000 }, unitsOf);
+		// Written in varied but valid forms: trailing zeros dropped, leading zeros added, integer-only.
+		const texts = units.map((u, i) => {
+			const t = fromUnits(u, 6);
+			if (i % 3 === 0) return t.replace(/\.?0+$/, '') || '0';
+			if (i % 3 === 1) return t.replace(/^(-?)/, '$100');
+			return t;
+		});
+		const Row = z.object({ v: z.array(z.string()), total: z.string() });
+		for (let i = 0; i < texts.length; i += 500) {
+			const batch = texts.slice(i, i + 500);
+			const list = batch.map((t) => decimal(t, 6));
+			const arr = sql`[${joinSql(list)}]`;
+			const [row] = await queryRows(stores.ch, // 18.16's arraySum does not take Decimal; sum() over arrayJoin does (into Decimal(38, 6)).
+				sql`SELECT arrayMap(x -> toString(x), ${arr}) AS v, (SELECT toString(sum(x)) FROM (SELECT arrayJoin(${arr}) AS x)) AS total`, Row);
+			const want = units.slice(i, i + 500);
+			expect(row.v, `seed ${seed}, batch at ${i}`).toEqual(want.map((u) => fromUnits(u, 6)));
+			expect(row.total, `seed ${seed}, batch at ${i}`).toBe(fromUnits(want.reduce((a, b) => a + b, 0n), 6));
+		}
+	});
+
+	it('refuses decimals it cannot bind exactly', () => {
+		const bad: unknown[] = [12.5, '1e3', '1.1234567', '1234567890123', ' 1', '+1', '1.', '.5', '1,5', "1'; DROP TABLE x; --", '0x10', '', '--1', NaN];
+		for (const v of bad) expect(() => decimal(v as string, 6), String(v)).toThrow(LiteralError);
+		expect(decimal('-0.000', 6).text).toBe("toDecimal64('0', 6)");
+		expect(decimal('000012.50', 6).text).toBe("toDecimal64('12.5', 6)");
 	});
 });

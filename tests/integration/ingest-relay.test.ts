@@ -45,7 +45,7 @@ async function seedCalls(n: number, opts: { startUnix?: number; timezone?: strin
 	return {
 		t,
 		conn,
-		expected: { calls: n, durationSecs: seconds, cost: 100 * n, done: n },
+		expected: { calls: n, durationSecs: seconds, cost: `${100 * n}.000000`, done: n },
 		firstWave: firstWave.length,
 		finish: () => upsertConversationSnapshots({ ctx, input: { snapshots: snapshots.filter((_, i) => i % 2 === 1) } })
 	};

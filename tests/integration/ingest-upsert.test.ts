@@ -46,7 +46,7 @@ describe('conversation upsert from webhooks', () => {
 			status: 'done',
 			startedAt: new Date(1_780_000_000 * 1000),
 			durationSecs: 187,
-			cost: 412.5,
+			cost: '412.500000',
 			direction: 'outbound',
 			agentNumber: '+14155550100',
 			externalNumber: '+14155550199',

@@ -5,6 +5,8 @@
 //   so no raw NUL, newline or CR ever reaches the parser; other UTF-8 passes through unchanged. Strings that
 //   are not well-formed UTF-16 (lone surrogates) cannot round-trip through UTF-8 and are refused.
 // - Numbers: only finite values; negatives are parenthesised so `a-${-1}` can never form a `--` comment.
+// - Decimals (money, credits): decimal() takes decimal text only (never a JS number), checks it is a plain numeral
+//   that fits Decimal64 at the given scale, and renders toDecimal64('<text>', scale): digits, one point, one minus.
 // - Identifiers never come from input: ident() accepts only plain names and is meant for constants in code.
 
 const brand: unique symbol = Symbol('ChSql');
@@ -62,6 +64,28 @@ export function literal(v: ChValue): string {
 			if (Array.isArray(v)) return '[' + v.map(literal).join(', ') + ']';
 	}
 	throw new LiteralError(`cannot render a ${typeof v} as a ClickHouse literal`);
+}
+
+/** Largest scale and digit count a Decimal64 holds (precision 18). */
+export const DECIMAL64_DIGITS = 18;
+const DECIMAL_TEXT = /^-?(\d+)(?:\.(\d+))?$/;
+
+/**
+ * A Decimal64 value from exact decimal text ("12.5", "-0.000001"): `toDecimal64('12.5', 6)`. Refuses numbers (a
+ * float has already lost the exact value), exponents, more fraction digits than `scale`, and more than 18 digits.
+ */
+export function decimal(text: string, scale = 6): ChSql {
+	if (typeof text !== 'string') throw new LiteralError(`decimal() takes decimal text, not a ${typeof text}`);
+	if (!Number.isInteger(scale) || scale < 0 || scale > DECIMAL64_DIGITS) throw new LiteralError(`bad Decimal64 scale: ${scale}`);
+	const m = DECIMAL_TEXT.exec(text);
+	if (!m) throw new LiteralError(`not a decimal numeral: ${JSON.stringify(text)}`);
+	const int = m[1].replace(/^0+(?=\d)/, '');
+	const frac = (m[2] ?? '').replace(/0+$/, '');
+	if (frac.length > scale) throw new LiteralError(`${text} has more than ${scale} decimal places`);
+	if (int.length + scale > DECIMAL64_DIGITS) throw new LiteralError(`${text} does not fit Decimal(${DECIMAL64_DIGITS}, ${scale})`);
+	const negative = text.startsWith('-') && (int !== '0' || frac !== '');
+	const canonical = `${negative ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
+	return make(`toDecimal64(${stringLiteral(canonical)}, ${scale})`);
 }
 
 function make(text: string): ChSql {

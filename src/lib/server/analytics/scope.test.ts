@@ -38,7 +38,7 @@ describe('analytics tables', () => {
 				callSuccessful: 'success',
 				direction: null,
 				callResult: null,
-				cost: 12.5,
+				cost: '12.500000',
 				hasAudio: true,
 				batchCallId: null,
 				agentNumber: null

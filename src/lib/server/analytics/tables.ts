@@ -7,6 +7,14 @@ import { z } from 'zod';
 /** DateTime text as ClickHouse 18.16 parses it in JSONEachRow: 'YYYY-MM-DD hh:mm:ss', UTC. */
 const chDateTimeText = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 
+/** Scale of every money and credits column (Decimal(18, 6) in ClickHouse, numeric(18, 6) in PostgreSQL). */
+export const MONEY_SCALE = 6;
+/**
+ * Decimal(18, 6) as exact text: at most 12 integer digits and 6 decimals, no exponent. Rows carry it as a string;
+ * encodeJsonEachRow writes it as a bare numeral, because 18.16 refuses a quoted Decimal in JSONEachRow.
+ */
+export const chDecimalText = z.string().regex(/^-?\d{1,12}(\.\d{1,6})?$/, 'expected decimal text with at most 12 integer digits and 6 decimals');
+
 /**
  * call_events: one fact (sign = 1) per counted conversation version, and the retraction (sign = -1) of the fact it
  * replaces. ReplacingMergeTree on event_id; exact reads use FINAL.
@@ -26,7 +34,8 @@ export const CallEventRow = z.object({
 	call_successful: z.string(),
 	direction: z.string(),
 	call_result: z.string(),
-	cost: z.number(),
+	/** ElevenLabs credits, exact decimal text (never a float). */
+	cost: chDecimalText,
 	has_audio: z.union([z.literal(0), z.literal(1)]),
 	batch_call_id: z.string(),
 	agent_number: z.string(),
@@ -41,8 +50,13 @@ export type CallEventRow = z.infer<typeof CallEventRow>;
  */
 export const CALLS_15M_TABLE = 'calls_15m';
 
+/** Columns of call_events holding Decimal values, written as bare numerals by encodeJsonEachRow. */
+export const CALL_EVENTS_DECIMAL_COLUMNS: readonly (keyof CallEventRow)[] = ['cost'];
+
 /** Tables the outbox relay inserts into (outbox.target), each with the row schema its payloads follow. */
 export const RELAY_TARGETS = { [CALL_EVENTS_TABLE]: CallEventRow } as const;
+/** Per relay target, its Decimal columns. */
+export const RELAY_DECIMAL_COLUMNS: Record<keyof typeof RELAY_TARGETS, readonly string[]> = { [CALL_EVENTS_TABLE]: CALL_EVENTS_DECIMAL_COLUMNS };
 export type RelayTarget = keyof typeof RELAY_TARGETS;
 
 export function isRelayTarget(name: string): name is RelayTarget {

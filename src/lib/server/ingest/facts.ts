@@ -31,7 +31,8 @@ export interface FactSource {
 	callSuccessful: string | null;
 	direction: string | null;
 	callResult: string | null;
-	cost: number | null;
+	/** Credits as exact decimal text (numeric(18, 6) from PostgreSQL). */
+	cost: string | null;
 	hasAudio: boolean;
 	batchCallId: string | null;
 	agentNumber: string | null;
@@ -52,7 +53,7 @@ export function projectFact(c: FactSource, emittedAt: Date): CallEventRow {
 		call_successful: c.callSuccessful ?? '',
 		direction: c.direction ?? '',
 		call_result: c.callResult ?? '',
-		cost: c.cost ?? 0,
+		cost: c.cost ?? '0',
 		has_audio: c.hasAudio ? 1 : 0,
 		batch_call_id: c.batchCallId ?? '',
 		agent_number: c.agentNumber ?? '',

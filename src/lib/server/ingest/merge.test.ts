@@ -33,8 +33,8 @@ describe('applySnapshot', () => {
 	});
 
 	it('keeps stored values a snapshot does not know', () => {
-		const row = fold([snap('done', 1, { title: 'Booking', cost: 5 }), snap('done', 2, { title: undefined, cost: undefined })]);
-		expect(row).toMatchObject({ title: 'Booking', cost: 5, durationSecs: 20 });
+		const row = fold([snap('done', 1, { title: 'Booking', cost: '5.000000' }), snap('done', 2, { title: undefined, cost: undefined })]);
+		expect(row).toMatchObject({ title: 'Booking', cost: '5.000000', durationSecs: 20 });
 	});
 
 	it('is idempotent: the same snapshot twice changes nothing the second time', () => {

@@ -5,7 +5,9 @@ import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
 import { anyOf, type DbOrTx } from '../db/client';
 import { outbox } from '../db/schema/index';
-import { isRelayTarget, type CallEventRow } from '../analytics/tables';
+import { Readable } from 'node:stream';
+import { encodeJsonEachRow } from '../analytics/json-each-row';
+import { isRelayTarget, RELAY_DECIMAL_COLUMNS, type CallEventRow, type RelayTarget } from '../analytics/tables';
 
 // Outbox → ClickHouse, exactly once in effect. The protocol, per batch (one relay at a time, see loops.ts):
 //   1. claim the oldest unsent rows;
@@ -38,8 +40,8 @@ export interface RelayResult {
 	alreadyPresent: number;
 }
 
-function groupByTarget(rows: OutboxBatchRow[]): Map<string, OutboxBatchRow[]> {
-	const m = new Map<string, OutboxBatchRow[]>();
+function groupByTarget(rows: OutboxBatchRow[]): Map<RelayTarget, OutboxBatchRow[]> {
+	const m = new Map<RelayTarget, OutboxBatchRow[]>();
 	for (const r of rows) {
 		// Targets come from code (analytics/tables.ts RELAY_TARGETS); this guards the identifier.
 		if (!isRelayTarget(r.target)) throw new Error(`outbox target ${r.target} is not a known ClickHouse table`);
@@ -112,10 +114,19 @@ export async function markOutboxAttempted(db: DbOrTx, ids: number[]): Promise<vo
 		.where(anyOf(outbox.id, ids, 'bigint'));
 }
 
-/** Step 4: one JSONEachRow INSERT per target table. */
+/**
+ * Step 4: one JSONEachRow INSERT per target table. The body is written by encodeJsonEachRow so Decimal columns go
+ * as bare numerals from their exact text (the client's own encoder would quote them, which 18.16 refuses).
+ */
 export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows: OutboxBatchRow[]): Promise<void> {
 	for (const [target, group] of groupByTarget(rows)) {
-		await ch.insert({ table: target, values: group.map((r) => r.payload), format: 'JSONEachRow' });
+		const body = encodeJsonEachRow(
+			group.map((r) => r.payload as Record<string, unknown>),
+			RELAY_DECIMAL_COLUMNS[target]
+		);
+		const { stream } = await ch.exec({ query: `INSERT INTO ${ident(target).text} FORMAT JSONEachRow`, values: Readable.from([body]) });
+		// The answer of an INSERT is empty; reading it to the end returns the connection to the pool.
+		for await (const chunk of stream) void chunk;
 	}
 }
 

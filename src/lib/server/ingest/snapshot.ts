@@ -1,3 +1,5 @@
+import { decimalFromJsonNumber, roundDecimal } from '../../decimal';
+import { MONEY_SCALE } from '../analytics/tables';
 import type {
 	CallInitiationFailureEvent,
 	ConversationDetail,
@@ -26,7 +28,8 @@ export interface ConversationSnapshot {
 	callSuccessful?: string;
 	terminationReason?: string;
 	failureReason?: string;
-	cost?: number;
+	/** ElevenLabs credits as exact decimal text at scale 6 ("412.500000"), the text numeric(18, 6) hands back. */
+	cost?: string;
 	agentNumber?: string;
 	externalNumber?: string;
 	phoneNumberId?: string;
@@ -41,6 +44,11 @@ export interface ConversationSnapshot {
 
 const str = (v: string | null | undefined) => (v === null || v === undefined || v === '' ? undefined : v);
 const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? undefined : v);
+/** Upstream's cost (a JSON number) as decimal text at the stored scale, so an identical re-delivery compares equal. */
+const creditsText = (v: number | null | undefined) => {
+	const text = num(v) === undefined ? null : decimalFromJsonNumber(v as number);
+	return text === null ? undefined : roundDecimal(text, MONEY_SCALE);
+};
 const unixToDate = (secs: number | null | undefined) => (num(secs) === undefined ? undefined : new Date((secs as number) * 1000));
 
 /** From a full conversation (GET /v1/convai/conversations/{id}, or the data of post_call_transcription). */
@@ -68,7 +76,7 @@ export function snapshotFromConversationDetail(
 		callSuccessful: str(a?.call_successful),
 		terminationReason: str(m.termination_reason),
 		failureReason: str(error?.reason),
-		cost: num(m.cost),
+		cost: creditsText(m.cost),
 		agentNumber: str(phone?.agent_number),
 		externalNumber: str(phone?.external_number),
 		phoneNumberId: str(phone?.phone_number_id),

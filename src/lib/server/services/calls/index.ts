@@ -1,5 +1,7 @@
 import { and, count, desc, eq, gte, ilike, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { addDays, dayRangeToInstants, daysBetween, todayInZone, zeroFillDays, type IsoDay } from '../../../charts/series';
+import { normalizeDecimal } from '../../../decimal';
+import { MONEY_SCALE } from '../../analytics/tables';
 import { queryTenantCallRollupTotals } from '../../analytics/queries/calls/tenant-call-rollup-totals';
 import { queryTenantDailyCalls } from '../../analytics/queries/calls/tenant-daily-calls';
 import { conversation, elevenlabsAgent } from '../../db/schema/index';
@@ -51,7 +53,8 @@ export interface CallsDay {
 	day: IsoDay;
 	calls: number;
 	durationSecs: number;
-	cost: number;
+	/** Credits, exact decimal text. */
+	cost: string;
 }
 
 export interface CallsSummary {
@@ -66,15 +69,15 @@ export interface CallsSummary {
 		successful: number;
 		/** successful / calls; null with no calls (no rate, rather than 0%). */
 		successRate: number | null;
-		/** ElevenLabs credits. */
-		cost: number;
+		/** ElevenLabs credits, exact decimal text (Decimal(18, 6) summed in ClickHouse). */
+		cost: string;
 	};
 	/** One point per local day of the range, zero-filled. */
 	daily: CallsDay[];
 }
 
-// Float sums of credits pick up noise in the last bits (300.00000000000006); nobody bills below a millionth.
-const roundCost = (n: number) => Math.round(n * 1e6) / 1e6;
+// Sums of Decimal(18, 6) come back as exact text; normalise to the scale so a zero-filled day reads like a stored one.
+const costText = (text: string) => normalizeDecimal(text, MONEY_SCALE);
 
 /**
  * Totals and the day series both come from the calls_15m rollup (local-day bounds fall on quarter hours in every
@@ -90,10 +93,10 @@ export async function summarizeCalls({ ctx, input }: { ctx: CallsCtx; input: Cal
 		queryTenantDailyCalls(ch, { ...window, timezone: range.timezone })
 	]);
 	const daily = zeroFillDays(
-		days.map((d) => ({ day: d.day, calls: d.calls, durationSecs: d.durationSecs, cost: roundCost(d.cost) })),
+		days.map((d) => ({ day: d.day, calls: d.calls, durationSecs: d.durationSecs, cost: costText(d.cost) })),
 		range.from,
 		range.to,
-		{ calls: 0, durationSecs: 0, cost: 0 }
+		{ calls: 0, durationSecs: 0, cost: costText('0') }
 	);
 	return {
 		range: publicRange(range),
@@ -104,7 +107,7 @@ export async function summarizeCalls({ ctx, input }: { ctx: CallsCtx; input: Cal
 			failed: totals.failed,
 			successful: totals.successful,
 			successRate: totals.calls > 0 ? totals.successful / totals.calls : null,
-			cost: roundCost(totals.cost)
+			cost: costText(totals.cost)
 		},
 		daily
 	};

@@ -23,7 +23,7 @@ export async function queryTenantCallRollupTotals(
 		sql`SELECT
 				sum(n) AS calls,
 				sum(secs) AS durationSecs,
-				sum(credits) AS cost,
+				toString(sum(credits)) AS cost,
 				sumIf(n, status = 'done') AS done,
 				sumIf(n, status = 'failed') AS failed,
 				sumIf(n, call_successful = 'success') AS successful

@@ -12,7 +12,8 @@ import { CALL_EVENTS_TABLE } from '../../tables';
 export const TenantCallTotalsRow = z.object({
 	calls: z.coerce.number(),
 	durationSecs: z.coerce.number(),
-	cost: z.coerce.number(),
+	/** Credits as exact decimal text (toString of a Decimal sum: a JSON number would pass through a float). */
+	cost: z.string(),
 	done: z.coerce.number(),
 	failed: z.coerce.number(),
 	successful: z.coerce.number()
@@ -28,7 +29,7 @@ export async function queryTenantCallTotals(
 		sql`SELECT
 				sum(sign) AS calls,
 				sum(sign * toInt64(duration_secs)) AS durationSecs,
-				sum(sign * cost) AS cost,
+				toString(sum(sign * cost)) AS cost,
 				sumIf(sign, status = 'done') AS done,
 				sumIf(sign, status = 'failed') AS failed,
 				sumIf(sign, call_successful = 'success') AS successful

@@ -13,7 +13,8 @@ export const TenantDailyCallsRow = z.object({
 	day: z.string(),
 	calls: z.coerce.number(),
 	durationSecs: z.coerce.number(),
-	cost: z.coerce.number()
+	/** Credits as exact decimal text. */
+	cost: z.string()
 });
 export type TenantDailyCalls = z.infer<typeof TenantDailyCallsRow>;
 
@@ -27,7 +28,7 @@ export async function queryTenantDailyCalls(
 				toString(toDate(bucket, ${input.timezone})) AS day,
 				sum(calls) AS calls,
 				sum(duration_secs) AS durationSecs,
-				sum(cost) AS cost
+				toString(sum(cost)) AS cost
 			FROM ${ident(CALLS_15M_TABLE)}
 			WHERE ${tenantWhere(input.tenantId)} AND ${rangeWhere('bucket', input.from, input.to)}
 			GROUP BY day

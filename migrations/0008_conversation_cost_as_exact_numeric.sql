@@ -1,0 +1,1 @@
+ALTER TABLE "conversation" ALTER COLUMN "cost" SET DATA TYPE numeric(18, 6);
