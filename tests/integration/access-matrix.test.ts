@@ -26,6 +26,7 @@ import type { Tx } from '../../src/lib/server/db/client';
 import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { inviteMember } from '../../src/lib/server/services/invitations/index';
+import { closeMonth } from '../../src/lib/server/services/finance/index';
 import { userActor } from '../../src/lib/server/services/context';
 import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
 import { appRouter } from '../../src/lib/server/trpc/root';
@@ -136,6 +137,10 @@ async function buildFixture(tx: Tx) {
 			]
 		}
 	});
+	// A closed January statement of tenant A (holding callA): the finance.* verbs read, export and reopen it.
+	const [closedA] = await closeMonth({ ctx: { db: tx, actor: userActor(platformAdmin) }, input: { period: '2025-01', tenantId: a.id } });
+	if (closedA.outcome !== 'closed') throw new Error(`fixture: January of tenant A did not close (${closedA.outcome})`);
+	const statementA = { id: closedA.statementId };
 	const sessionUser: Record<Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }> = {
 		'other tenant': { id: otherAdmin.id, activeTenantId: b.id },
 		viewer: { id: members.viewer.id, activeTenantId: a.id },
@@ -164,6 +169,7 @@ async function buildFixture(tx: Tx) {
 		otherAdmin,
 		platformAdmin,
 		connectionA,
+		statementA,
 		tokens,
 		/** Strings no answer may contain, to anyone. */
 		// (`sk_new_`/`wsec_new_` are the secrets ingestion.connections.create is given; its answer must not echo them.)
@@ -208,7 +214,21 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'ingestion.agents.map': (f) => ({ connectionId: f.connectionA.id, agentId: `agent_${f.suffix}`, tenantId: f.a.id }),
 	'ingestion.quarantine.list': (f) => ({ connectionId: f.connectionA.id }),
 	'ingestion.quarantine.conversations': (f) => ({ connectionId: f.connectionA.id, agentId: `agent_${f.suffix}` }),
-	'ingestion.quarantine.release': (f) => ({ connectionId: f.connectionA.id })
+	'ingestion.quarantine.release': (f) => ({ connectionId: f.connectionA.id }),
+	'finance.month': () => ({ period: '2025-01' }),
+	'finance.statements': () => undefined,
+	'finance.statement': (f) => ({ statementId: f.statementA.id }),
+	'finance.rules': () => undefined,
+	'finance.exportMinutes': () => ({ from: '2025-01', to: '2025-02' }),
+	'finance.platform.overview': () => ({ period: '2025-01' }),
+	'finance.platform.statements': (f) => ({ tenantId: f.a.id }),
+	'finance.platform.statement': (f) => ({ statementId: f.statementA.id }),
+	'finance.platform.exportMinutes': () => ({ period: '2025-01' }),
+	'finance.platform.closeMonth': (f) => ({ period: '2025-02', tenantId: f.a.id }),
+	'finance.platform.saveRule': (f) => ({ tenantId: f.a.id, effectiveFrom: '2025-03', rounding: 'per_minute', minBillableSecs: 0, countFailedCalls: false, includedMinutes: 100, pricePerMinute: '0.25', pricePerConversion: '0' }),
+	'finance.platform.setCreditRate': (f) => ({ connectionId: f.connectionA.id, perCredit: '0.00018' }),
+	'finance.platform.setTelephonyRate': (f) => ({ tenantId: f.a.id, phoneNumber: '+14155550100', perMinute: '0.013' }),
+	'finance.platform.reopen': (f) => ({ statementId: f.statementA.id, reason: 'Matrix reopen' })
 };
 
 // ---------------------------------------------------------------------------------------------------------------

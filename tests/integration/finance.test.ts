@@ -7,7 +7,7 @@ import { systemActor, userActor, type ServiceCtx } from '../../src/lib/server/se
 import { billableSeconds, saveBillingRule, type BillingRuleInput } from '../../src/lib/server/services/finance/rules';
 import { closeMonth, getStatement, previewTenantMonth, reopenStatement } from '../../src/lib/server/services/finance/statements';
 import { computeUsage, monthWindow } from '../../src/lib/server/services/finance/usage';
-import { createTestConnection, factoryActor, uniqueId } from '../factories/ingest';
+import { createTestConnection, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { createTestUser } from '../factories/users';
 import { connectTestStores } from '../setup/stores';
@@ -54,7 +54,7 @@ async function world(opts: { timezone?: string } = {}) {
 		agentNumber: '+14155550100',
 		...extra
 	});
-	const store = (snapshots: ConversationSnapshot[]) => upsertConversationSnapshots({ ctx: { db, actor: factoryActor }, input: { snapshots } });
+	const store = (snapshots: ConversationSnapshot[]) => upsertConversationSnapshots({ ctx: { db }, input: { snapshots } });
 	return { t, conn, call, store };
 }
 

@@ -134,6 +134,12 @@ export const platformAdminProcedure = authedProcedure.use(({ ctx, next }) => {
 	return next();
 });
 
+/**
+ * Finance across every tenant (statements of all tenants, closing a month, rates). Platform admins today: the one
+ * place to widen when a platform-level finance role exists (see README, finance).
+ */
+export const platformFinanceProcedure = platformAdminProcedure;
+
 const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
 	ctx.memo.tenantAccess ??= resolveTenantAccess(ctx.db, {
 		user: ctx.user,
