@@ -113,7 +113,10 @@ function monthsBetween(from: string, to: string): IsoMonth[] {
 		out.push(p);
 		if (p === to) break;
 		if (out.length >= MAX_MONTHS) throw new DomainError('BAD_INPUT', `Choose at most ${MAX_MONTHS} months`);
-		m === 12 ? ((y += 1), (m = 1)) : (m += 1);
+		if (m === 12) {
+			y += 1;
+			m = 1;
+		} else m += 1;
 	}
 	return out;
 }
