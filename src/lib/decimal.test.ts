@@ -54,3 +54,14 @@ describe('exact decimal text', () => {
 		expect(formatDecimal('-12.5')).toBe('-12.50');
 	});
 });
+
+describe('averages and signed sums', () => {
+	it('divides exactly, rounding half away from zero', async () => {
+		const { divideDecimal, sumSigned } = await import('./decimal');
+		expect(divideDecimal('1.000000', 3, 4)).toBe('0.3333');
+		expect(divideDecimal('2.000000', 3, 4)).toBe('0.6667');
+		expect(divideDecimal('-0.05', 2, 2)).toBe('-0.03');
+		expect(divideDecimal('10', 4, 2)).toBe('2.50');
+		expect(sumSigned([[1, '1.50'], [-1, '0.222228'], [-1, '0.043']], 6)).toBe('1.234772');
+	});
+});

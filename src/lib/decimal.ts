@@ -94,3 +94,22 @@ export function formatDecimal(text: DecimalText, scale = 2): string {
 	const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 	return `${negative && !isZeroDecimal(r) ? '-' : ''}${grouped}${frac ? `.${frac}` : ''}`;
 }
+
+/** `text` ÷ a positive integer, rounded half away from zero to `scale` places (an average per call). */
+export function divideDecimal(text: DecimalText, divisor: number, scale: number): DecimalText {
+	if (!Number.isInteger(divisor) || divisor <= 0) throw new DecimalError(`cannot divide by ${divisor}`);
+	const units = toUnits(roundDecimal(text, Math.max(scale, (text.split('.')[1] ?? '').length)), Math.max(scale, (text.split('.')[1] ?? '').length));
+	const extra = 10n ** BigInt(Math.max(0, (text.split('.')[1] ?? '').length - scale));
+	const d = BigInt(divisor) * extra;
+	const abs = units < 0n ? -units : units;
+	const q = (abs * 2n + d) / (2n * d);
+	return fromUnits(units < 0n ? -q : q, scale);
+}
+
+/** a + b − c … as exact text at `scale`. */
+export function sumSigned(terms: readonly [1 | -1, DecimalText][], scale: number): DecimalText {
+	return fromUnits(
+		terms.reduce((s, [sign, t]) => s + BigInt(sign) * toUnits(t, scale), 0n),
+		scale
+	);
+}

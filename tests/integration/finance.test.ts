@@ -1,4 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
+import Papa from 'papaparse';
+import { addDecimals } from '../../src/lib/decimal';
+import { minutesCsv } from '../../src/lib/server/services/finance/csv';
+import { exportTenantMinutes } from '../../src/lib/server/services/finance/index';
 import { afterAll, describe, expect, it } from 'vitest';
 import { statement, statementLine, telephonyRate, upstreamCreditRate } from '../../src/lib/server/db/schema/index';
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
@@ -198,6 +202,25 @@ describe('monthly close', () => {
 		]);
 		// Once booked, the correction is not repeated on the month after.
 		expect((await previewTenantMonth(db, w.t, '2025-03')).adjustments).toEqual([]);
+
+		// The minutes CSV (streamed through papaparse) adds up to PostgreSQL's own figures, to the second and the cent.
+		const tenantCtx = { db, actor: ctx.actor, tenant: w.t, role: 'finance' as const };
+		const text = await new Response(minutesCsv(await exportTenantMinutes({ ctx: tenantCtx, input: { from: '2025-01', to: '2025-02' } }))).text();
+		const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
+		expect(parsed.data.map((r) => [r.period, r.line, r.statement_number])).toEqual([
+			['2025-01', 'usage', String(closed.statement.number)],
+			['2025-02', 'usage', String(febStatement.statement.number)],
+			['2025-02', 'adjustment', String(febStatement.statement.number)]
+		]);
+		const csvSecs = parsed.data.reduce((n, r) => n + Number(r.connected_seconds), 0);
+		const csvPrice = addDecimals(parsed.data.map((r) => r.price), 2);
+		const [pg] = (await db.execute(sql`
+			select (select sum(duration_secs) from conversation where tenant_id = ${w.t.id} and status in ('done', 'failed')
+					and started_at >= ${monthWindow('2025-01', w.t.timezone).start.toISOString()}::timestamptz
+					and started_at < ${monthWindow('2025-02', w.t.timezone).end.toISOString()}::timestamptz)::int as secs,
+				(select sum(total_price) from statement where tenant_id = ${w.t.id} and status = 'closed')::text as price`)) as unknown as { secs: number; price: string }[];
+		expect({ secs: csvSecs, price: csvPrice }).toEqual({ secs: pg.secs, price: pg.price });
+		expect(pg).toEqual({ secs: 61 + 30 + 125 + 10, price: '3.50' });
 	});
 
 	it('refuses a direct UPDATE or DELETE of a closed statement and its lines, in the database', async () => {
