@@ -1,11 +1,13 @@
 // `npm run bench`: runs every benchmark in tests/bench/ one after another and prints their figures. Arguments pass
 // through (e.g. `npm run bench -- --quick`); `npm run bench -- ingest-webhooks` runs only the ones named.
 // Timing never fails a run; a benchmark that finds a correctness problem (e.g. lost data) sets a non-zero exit.
+import { runFinanceBenchmark } from './finance';
 import { runIngestWebhooksBenchmark } from './ingest-webhooks';
 import { stopAllChildren } from './lib/processes';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<{ lossFree: boolean }>> = {
-	'ingest-webhooks': runIngestWebhooksBenchmark
+	'ingest-webhooks': runIngestWebhooksBenchmark,
+	finance: runFinanceBenchmark
 };
 
 const args = process.argv.slice(2);
