@@ -61,7 +61,7 @@ export async function runFinanceBenchmark(argv: string[]): Promise<{ lossFree: b
 			const slice = tenantRows.slice(i, i + chunk);
 			await db.execute(sql`
 				insert into conversation (conversation_id, connection_id, agent_id, tenant_id, status, status_rank, version, started_at, duration_secs, cost, source, agent_number)
-				select 'bench_' || t.ordinality || '_' || g, t.connection_id, 'agent_' || (g % 2), t.tenant_id,
+				select 'bench_' || t.tenant_id || '_' || g, t.connection_id, 'agent_' || (g % 2), t.tenant_id,
 					case when g % 13 = 0 then 'failed' else 'done' end, 3, 1,
 					timestamptz '2025-01-01 00:00:00+00' + ((g::bigint * 2851) % (34 * 86400)) * interval '1 second',
 					case when g % 13 = 0 then 0 else (g * 7919) % 600 end, ((g * 104729) % 200000) / 100.0, 'poll', '+1415555' || lpad((g % 3)::text, 4, '0')
