@@ -226,6 +226,8 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'finance.platform.exportMinutes': () => ({ period: '2025-01' }),
 	'finance.platform.closeMonth': (f) => ({ period: '2025-02', tenantId: f.a.id }),
 	'finance.platform.saveRule': (f) => ({ tenantId: f.a.id, effectiveFrom: '2025-03', rounding: 'per_minute', minBillableSecs: 0, countFailedCalls: false, includedMinutes: 100, pricePerMinute: '0.25', pricePerConversion: '0' }),
+	// Tenant A's connections point at a closed port: the report carries that as an error, the call still answers.
+	'finance.platform.reconcile': (f) => ({ tenantId: f.a.id, period: '2025-01' }),
 	'finance.platform.setCreditRate': (f) => ({ connectionId: f.connectionA.id, perCredit: '0.00018' }),
 	'finance.platform.setTelephonyRate': (f) => ({ tenantId: f.a.id, phoneNumber: '+14155550100', perMinute: '0.013' }),
 	'finance.platform.reopen': (f) => ({ statementId: f.statementA.id, reason: 'Matrix reopen' })

@@ -16,6 +16,7 @@ import {
 	setCreditRate,
 	setTelephonyRate
 } from '../../services/finance/index';
+import { reconcileTenantMonth } from '../../services/finance/reconcile';
 import { platformAdminProcedure, platformFinanceProcedure, router, tenantProcedure } from '../init';
 
 const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month as YYYY-MM');
@@ -43,6 +44,7 @@ const saveBillingRuleInput = z.object({
 	pricePerMinute: amount(6),
 	pricePerConversion: amount(6)
 });
+const reconcileInput = z.object({ tenantId: z.string().uuid(), period: month });
 const setCreditRateInput = z.object({ connectionId: z.string().uuid(), perCredit: amount(9) });
 const setTelephonyRateInput = z.object({ tenantId: z.string().uuid().nullable(), phoneNumber: e164.nullable(), perMinute: amount(6) });
 
@@ -68,6 +70,7 @@ export const financeRouter = router({
 		closeMonth: platformFinanceProcedure.input(closeMonthInput).mutation(({ ctx, input }) => closeMonth({ ctx, input })),
 		saveRule: platformFinanceProcedure.input(saveBillingRuleInput).mutation(({ ctx, input }) => saveBillingRule({ ctx, input })),
 		setCreditRate: platformFinanceProcedure.input(setCreditRateInput).mutation(({ ctx, input }) => setCreditRate({ ctx, input })),
+		reconcile: platformFinanceProcedure.input(reconcileInput).query(({ ctx, input }) => reconcileTenantMonth({ ctx, input })),
 		setTelephonyRate: platformFinanceProcedure.input(setTelephonyRateInput).mutation(({ ctx, input }) => setTelephonyRate({ ctx, input })),
 		// Reopening a frozen statement is a platform admin's act, whoever else may close months.
 		reopen: platformAdminProcedure.input(reopenStatementInput).mutation(({ ctx, input }) => reopenStatement({ ctx, input }))
