@@ -34,6 +34,7 @@ const EnvSchema = z.object({
 	SIGN_IN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 	SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
 	SIGN_IN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
+	TRACKING_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),
 	LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info')
 });
 

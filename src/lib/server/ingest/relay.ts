@@ -6,6 +6,7 @@ import { ident, joinSql, sql as chSql } from '../analytics/literal';
 import { anyOf, type DbOrTx } from '../db/client';
 import { outbox } from '../db/schema/index';
 import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
+import { TRACKING_EVENTS_TABLE, type TrackingEventRow } from './tracking-facts';
 
 // Outbox → ClickHouse, exactly once in effect. The protocol, per batch (one relay at a time, see loops.ts):
 //   1. claim the oldest unsent rows;
@@ -19,8 +20,14 @@ import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
 // ReplacingMergeTree on event_id is the second line: should a duplicate ever land, FINAL queries still count it
 // once. Only the calls_15m rollup (fed per insert) relies on the first line alone.
 
-/** Tables the relay may write; targets come from code (facts.ts), this list guards the identifier. */
-const TARGETS = new Set([CALL_EVENTS_TABLE]);
+/**
+ * Tables the relay may write, each with the time column of its sort key (the in-doubt lookup narrows by tenant and
+ * time); targets come from code (facts.ts, tracking-facts.ts), this map guards the identifier.
+ */
+const TARGETS = new Map<string, 'started_at' | 'occurred_at'>([
+	[CALL_EVENTS_TABLE, 'started_at'],
+	[TRACKING_EVENTS_TABLE, 'occurred_at']
+]);
 
 /** After this long an insert of a crashed relay has either landed or failed (ClickHouse request timeout: 30 s). */
 export const IN_DOUBT_SETTLE_MS = 35_000;
@@ -29,7 +36,7 @@ export interface OutboxBatchRow {
 	id: number;
 	eventId: string;
 	target: string;
-	payload: CallEventRow;
+	payload: CallEventRow | TrackingEventRow;
 	attempts: number;
 	attemptedAt: Date | null;
 }
@@ -88,10 +95,11 @@ export async function findDeliveredEventIds(ch: ClickHouseClient, rows: OutboxBa
 		for (let i = 0; i < group.length; i += 1000) {
 			const slice = group.slice(i, i + 1000);
 			const tenants = [...new Set(slice.map((r) => r.payload.tenant_id))];
-			const times = slice.map((r) => r.payload.started_at).sort();
+			const timeColumn = TARGETS.get(target)!;
+			const times = slice.map((r) => (r.payload as unknown as Record<string, string>)[timeColumn]).sort();
 			const q = chSql`SELECT event_id FROM ${ident(target)}
 				WHERE tenant_id IN (${joinSql(tenants.map((t) => chSql`toUUID(${t})`))})
-				AND started_at BETWEEN toDateTime(${times[0]}, 'UTC') AND toDateTime(${times[times.length - 1]}, 'UTC')
+				AND ${ident(timeColumn)} BETWEEN toDateTime(${times[0]}, 'UTC') AND toDateTime(${times[times.length - 1]}, 'UTC')
 				AND event_id IN (${joinSql(slice.map((r) => chSql`${r.eventId}`))})`;
 			for (const r of await queryRows(ch, q, z.object({ event_id: z.string() }))) found.add(r.event_id);
 		}
