@@ -9,15 +9,15 @@
 		m = /[?&]vx=([^&#]*)/.exec(location.search);
 		if (m) code = decodeURIComponent(m[1]);
 		if (ok(code)) {
-			try { localStorage.setItem(K, code); } catch (e) {}
+			try { localStorage.setItem(K, code); } catch { /* storage or cookies blocked: count this page only */ }
 			document.cookie = K + '=' + code + ';path=/;max-age=7776000;samesite=lax';
 		} else {
 			code = null;
-			try { code = localStorage.getItem(K); } catch (e) {}
+			try { code = localStorage.getItem(K); } catch { /* storage or cookies blocked: count this page only */ }
 			if (!ok(code)) { m = /(?:^|;\s*)vx=([^;]*)/.exec(document.cookie); code = m ? m[1] : null; }
 		}
 		if (!ok(code) || !base) return;
 		var img = new Image(1, 1);
 		img.src = base + '/t/p.gif?vx=' + encodeURIComponent(code) + '&u=' + encodeURIComponent(location.href.slice(0, 2000)) + '&r=' + Math.random().toString(36).slice(2);
-	} catch (e) {}
+	} catch { /* storage or cookies blocked: count this page only */ }
 })();
