@@ -10,14 +10,18 @@ import { projectTrackingFact, TRACKING_EVENTS_TABLE, type TrackingFactSource } f
 /** The relay is woken at most this often (the first commit after a quiet spell at once). */
 const NOTIFY_INTERVAL_MS = 50;
 
-// Arrays instead of one parameter per value: the text is the same for every batch size, so it is prepared once.
+// One JSON parameter for the whole batch: the text is the same for every batch size (prepared once), and no value
+// needs array-literal escaping. The outbox payload travels inside each element, built by projectTrackingFact.
 const INSERT_EVENTS_AND_OUTBOX = `
-with events as (
+with batch as (
+	select * from jsonb_to_recordset($1::jsonb) as x(
+		id uuid, tenant_id uuid, campaign_id uuid, drop_id uuid, recipient_id uuid, kind text, occurred_at timestamptz, url text, payload jsonb)
+), events as (
 	insert into tracking_event (id, tenant_id, campaign_id, drop_id, recipient_id, kind, occurred_at, url)
-	select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::text[])
+	select id, tenant_id, campaign_id, drop_id, recipient_id, kind, occurred_at, url from batch
 )
 insert into outbox (event_id, target, payload)
-select id, '${TRACKING_EVENTS_TABLE}', payload::jsonb from unnest($1::text[], $9::text[]) as p(id, payload)`;
+select id::text, '${TRACKING_EVENTS_TABLE}', payload from batch`;
 
 interface Waiter {
 	event: TrackingFactSource;
@@ -89,19 +93,18 @@ export class TrackingWriter {
 
 	private async insert(batch: Waiter[]): Promise<void> {
 		const now = new Date();
-		const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-		for (const { event: e } of batch) {
-			cols[0].push(e.id);
-			cols[1].push(e.tenantId);
-			cols[2].push(e.campaignId);
-			cols[3].push(e.dropId);
-			cols[4].push(e.recipientId);
-			cols[5].push(e.kind);
-			cols[6].push(e.occurredAt.toISOString());
-			cols[7].push(e.url);
-			cols[8].push(JSON.stringify(projectTrackingFact(e, now)));
-		}
-		await this.sql.unsafe(INSERT_EVENTS_AND_OUTBOX, cols as postgres.ParameterOrJSON<never>[], { prepare: true });
+		const rows = batch.map(({ event: e }) => ({
+			id: e.id,
+			tenant_id: e.tenantId,
+			campaign_id: e.campaignId,
+			drop_id: e.dropId,
+			recipient_id: e.recipientId,
+			kind: e.kind,
+			occurred_at: e.occurredAt.toISOString(),
+			url: e.url,
+			payload: projectTrackingFact(e, now)
+		}));
+		await this.sql.unsafe(INSERT_EVENTS_AND_OUTBOX, [JSON.stringify(rows)], { prepare: true });
 		this.stats.batches++;
 		this.stats.rows += batch.length;
 		this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
