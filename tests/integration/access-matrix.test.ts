@@ -23,12 +23,13 @@ import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sealSecret, secretHint } from '../../src/lib/server/crypto/secrets';
 import type { Tx } from '../../src/lib/server/db/client';
-import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
+import { auditLog, campaign, elevenlabsConnection, invitation, mailDrop, membership, session, tenant } from '../../src/lib/server/db/schema/index';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { inviteMember } from '../../src/lib/server/services/invitations/index';
 import { systemActor, userActor } from '../../src/lib/server/services/context';
 import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
 import { appRouter } from '../../src/lib/server/trpc/root';
+import { createTestCampaign, createTestDrop } from '../factories/campaigns';
 import { createTestConnection } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { anonymousContext, createTestMember, createTestUser, signedInContext } from '../factories/users';
@@ -136,6 +137,10 @@ async function buildFixture(tx: Tx) {
 			]
 		}
 	});
+	// A campaign of tenant A with a completed drop (one recipient) and an upload awaiting its column mapping.
+	const campaignA = await createTestCampaign(tx, a.id, { name: `Matrix campaign ${suffix}` });
+	const completedDropA = await createTestDrop(tx, campaignA, { status: 'completed', recipients: [{ phone: '+14155550199', firstName: `Matrixperson${suffix}` }] });
+	const awaitingDropA = await createTestDrop(tx, campaignA, { status: 'awaiting_mapping', headers: ['phone', 'first name'] });
 	const sessionUser: Record<Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }> = {
 		'other tenant': { id: otherAdmin.id, activeTenantId: b.id },
 		viewer: { id: members.viewer.id, activeTenantId: a.id },
@@ -164,12 +169,15 @@ async function buildFixture(tx: Tx) {
 		otherAdmin,
 		platformAdmin,
 		connectionA,
+		campaignA,
+		completedDropA,
+		awaitingDropA,
 		tokens,
 		/** Strings no answer may contain, to anyone. */
 		// (`sk_new_`/`wsec_new_` are the secrets ingestion.connections.create is given; its answer must not echo them.)
 		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed.apiKey, sealed.webhookSecret, `sk_new_${suffix}`, `wsec_new_${suffix}`, tokenHash, TEST_APP_SECRET, '$argon2'],
 		/** Strings that identify tenant A: the "other tenant" principal must never see one. */
-		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId, callA]
+		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId, callA, campaignA.id, campaignA.name, completedDropA.id, completedDropA.trackingCodes[0], `Matrixperson${suffix}`]
 	};
 }
 type Fixture = Awaited<ReturnType<typeof buildFixture>>;
@@ -198,6 +206,14 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'audit.listAll': (f) => ({ tenantId: f.a.id, page: 1, pageSize: 20 }),
 	'calls.summary': () => ({ from: '2025-01-01', to: '2025-01-31' }),
 	'calls.list': () => ({ from: '2025-01-01', to: '2025-01-31', search: '555', page: 1, pageSize: 20 }),
+	'campaigns.list': () => ({ search: 'Matrix', page: 1, pageSize: 20 }),
+	'campaigns.get': (f) => ({ campaignId: f.campaignA.id }),
+	'campaigns.create': (f) => ({ name: `New campaign ${f.suffix}`, channel: 'direct_mail', trackingNumbers: ['+14155550100'] }),
+	'campaigns.update': (f) => ({ campaignId: f.campaignA.id, status: 'active', notes: 'updated by the matrix' }),
+	'campaigns.recipients': (f) => ({ campaignId: f.campaignA.id, search: 'Matrixperson', page: 1, pageSize: 20 }),
+	'campaigns.drops.get': (f) => ({ dropId: f.completedDropA.id }),
+	'campaigns.drops.startImport': (f) => ({ dropId: f.awaitingDropA.id, mapping: { phone: 0, firstName: 1 } }),
+	'campaigns.drops.cancelImport': (f) => ({ dropId: f.awaitingDropA.id }),
 	'ingestion.status': () => undefined,
 	'ingestion.connections.list': () => undefined,
 	'ingestion.connections.get': (f) => ({ connectionId: f.connectionA.id }),
@@ -243,6 +259,8 @@ async function snapshotTenantA(sp: Tx, f: Fixture) {
 		await sp.select().from(tenant).where(eq(tenant.id, f.a.id)),
 		await sp.select().from(membership).where(eq(membership.tenantId, f.a.id)).orderBy(membership.userId),
 		await sp.select().from(invitation).where(eq(invitation.tenantId, f.a.id)).orderBy(invitation.id),
+		await sp.select().from(campaign).where(eq(campaign.tenantId, f.a.id)).orderBy(campaign.id),
+		await sp.select().from(mailDrop).where(eq(mailDrop.tenantId, f.a.id)).orderBy(mailDrop.id),
 		await sp.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.tenantId, f.a.id)).orderBy(auditLog.id),
 		await sp.select({ id: session.id }).from(session).innerJoin(membership, eq(membership.userId, session.userId)).where(eq(membership.tenantId, f.a.id)).orderBy(session.id)
 	]);

@@ -2,6 +2,7 @@ import { router } from './init';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { callsRouter } from './routers/calls';
+import { campaignsRouter } from './routers/campaigns';
 import { ingestionRouter } from './routers/ingestion';
 import { membersRouter } from './routers/members';
 import { systemRouter } from './routers/system';
@@ -14,6 +15,7 @@ export const appRouter = router({
 	members: membersRouter,
 	audit: auditRouter,
 	calls: callsRouter,
+	campaigns: campaignsRouter,
 	ingestion: ingestionRouter
 });
 
