@@ -3,9 +3,11 @@
 // Timing never fails a run; a benchmark that finds a correctness problem (e.g. lost data) sets a non-zero exit.
 import { runIngestWebhooksBenchmark } from './ingest-webhooks';
 import { stopAllChildren } from './lib/processes';
+import { runQrRedirectBenchmark } from './qr-redirect';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<{ lossFree: boolean }>> = {
-	'ingest-webhooks': runIngestWebhooksBenchmark
+	'ingest-webhooks': runIngestWebhooksBenchmark,
+	'qr-redirect': runQrRedirectBenchmark
 };
 
 const args = process.argv.slice(2);

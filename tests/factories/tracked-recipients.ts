@@ -53,9 +53,11 @@ export async function createTrackedCampaign(
 			.returning({ id: mailDrop.id });
 		const codes = generateTrackingCodes(d.recipients);
 		const recipients = codes.map((code) => ({ id: randomUUID(), code }));
-		if (recipients.length > 0) {
-			await db.insert(recipient).values(recipients.map((r) => ({ id: r.id, tenantId: input.tenantId, campaignId: c.id, createdDropId: drop.id, trackingCode: r.code })));
-			await db.insert(recipientDrop).values(recipients.map((r, line) => ({ tenantId: input.tenantId, dropId: drop.id, recipientId: r.id, line: line + 2 })));
+		// In slices: PostgreSQL takes at most 65,535 parameters per statement.
+		for (let i = 0; i < recipients.length; i += 5000) {
+			const slice = recipients.slice(i, i + 5000);
+			await db.insert(recipient).values(slice.map((r) => ({ id: r.id, tenantId: input.tenantId, campaignId: c.id, createdDropId: drop.id, trackingCode: r.code })));
+			await db.insert(recipientDrop).values(slice.map((r, j) => ({ tenantId: input.tenantId, dropId: drop.id, recipientId: r.id, line: i + j + 2 })));
 		}
 		out.drops.push({ id: drop.id, sentOn: d.sentOn, recipients });
 	}
@@ -71,9 +73,8 @@ export async function linkRecipientToDrop(db: DbOrTx, input: { tenantId: string;
 export function testTrackingIntake(db: DbHandle, opts: { limitPerMinute?: number } = {}) {
 	const writer = new TrackingWriter(db.sql);
 	const intake: TrackingIntake = {
-		db: db.db,
 		writer,
-		codes: new TrackingCodeCache(),
+		codes: new TrackingCodeCache(db.sql),
 		limiter: new AddressRateLimiter(opts.limitPerMinute ?? 100_000)
 	};
 	return { intake, writer };

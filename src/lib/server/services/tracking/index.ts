@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isbot } from 'isbot';
 import { localDayOf } from '../../../days';
-import type { DbOrTx } from '../../db/client';
 import { getDb } from '../../db/index';
 import { env } from '../../env';
 import { log } from '../../log';
@@ -20,7 +19,6 @@ import { dropForDay, TrackingCodeCache, type TrackingTarget } from './lookup';
 // Both adapters (web-tracking.ts on node:http, the SvelteKit routes for `vite dev`) call recordTrackingHit.
 
 export interface TrackingIntake {
-	db: DbOrTx;
 	writer: Pick<TrackingWriter, 'write'>;
 	limiter: AddressRateLimiter;
 	codes: TrackingCodeCache;
@@ -87,7 +85,7 @@ export async function recordTrackingHit({ ctx, input }: { ctx: TrackingIntake; i
 	if (code === null) return { status: 404 };
 	let target: TrackingTarget | null;
 	try {
-		target = await ctx.codes.get(ctx.db, code);
+		target = await ctx.codes.get(code);
 	} catch (err) {
 		log.error('tracking code lookup failed', { err });
 		return { status: 503 };
@@ -127,9 +125,8 @@ export function getTrackingIntake(): TrackingIntake {
 	if (!shared) {
 		const handle = getDb();
 		shared = {
-			db: handle.db,
 			writer: new TrackingWriter(handle.sql),
-			codes: new TrackingCodeCache(),
+			codes: new TrackingCodeCache(handle.sql),
 			limiter: new AddressRateLimiter(env().TRACKING_RATE_LIMIT_PER_MINUTE)
 		};
 	}

@@ -1,10 +1,8 @@
-import { and, asc, eq } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client';
-import { campaign, mailDrop, recipient, recipientDrop, tenant, type CampaignChannel } from '../../db/schema/index';
-import { normaliseTrackingCode } from '../campaigns/tracking-code';
+import type postgres from 'postgres';
+import type { CampaignChannel } from '../../db/schema/index';
 
 // What a public tracking code resolves to: its recipient, campaign, tenant and the completed drops that reached the
-// recipient. Only completed imports are visible (a drop still importing, failed or cancelled does not exist here).
+// recipient. Only completed imports are visible (a drop still importing, failed or cancelled does not exist here). Codes arrive normalised (normaliseTrackingCode).
 
 export interface TrackingTarget {
 	code: string;
@@ -27,46 +25,6 @@ export function defaultUtm(c: { name: string; channel: CampaignChannel; utmSourc
 	};
 }
 
-/** The target of a code, or null when it is malformed or names nothing visible. */
-export async function lookupTrackingCode(db: DbOrTx, rawCode: string): Promise<TrackingTarget | null> {
-	const code = normaliseTrackingCode(rawCode);
-	if (!code) return null;
-	const rows = await db
-		.select({
-			recipientId: recipient.id,
-			tenantId: recipient.tenantId,
-			timezone: tenant.timezone,
-			campaignId: campaign.id,
-			name: campaign.name,
-			channel: campaign.channel,
-			landingUrl: campaign.landingUrl,
-			utmSource: campaign.utmSource,
-			utmMedium: campaign.utmMedium,
-			utmCampaign: campaign.utmCampaign,
-			dropId: mailDrop.id,
-			sentOn: mailDrop.sentOn
-		})
-		.from(recipient)
-		.innerJoin(campaign, eq(campaign.id, recipient.campaignId))
-		.innerJoin(tenant, eq(tenant.id, recipient.tenantId))
-		.innerJoin(recipientDrop, eq(recipientDrop.recipientId, recipient.id))
-		.innerJoin(mailDrop, and(eq(mailDrop.id, recipientDrop.dropId), eq(mailDrop.status, 'completed')))
-		.where(eq(recipient.trackingCode, code))
-		.orderBy(asc(mailDrop.sentOn), asc(mailDrop.createdAt));
-	if (rows.length === 0) return null;
-	const r = rows[0];
-	return {
-		code,
-		tenantId: r.tenantId,
-		timezone: r.timezone,
-		campaignId: r.campaignId,
-		recipientId: r.recipientId,
-		drops: rows.map((d) => ({ dropId: d.dropId, sentOn: d.sentOn })),
-		landingUrl: r.landingUrl,
-		utm: defaultUtm(r)
-	};
-}
-
 /**
  * The drop a hit on `day` (the tenant's local day) belongs to: the latest drop sent on or before that day, or the
  * first drop when the hit predates them all (a postcard that arrived before its recorded sent date).
@@ -77,20 +35,120 @@ export function dropForDay(drops: TrackingTarget['drops'], day: string): string 
 	return chosen;
 }
 
-/** A small per-process cache of code lookups (hits and misses), so a burst of scans costs one query per code. */
+// The same lookup as text, for many codes at once: the cache batches concurrent misses into one prepared statement
+// (a scan is rarely repeated, so under load nearly every scan is a miss; one planned query per scan cost ~3 ms of
+// the database's time, the batch a fraction of that per code). 
+const LOOKUP_MANY = `
+select r.tracking_code, r.id as recipient_id, r.tenant_id, t.timezone, c.id as campaign_id, c.name, c.channel, c.landing_url,
+	c.utm_source, c.utm_medium, c.utm_campaign, d.id as drop_id, d.sent_on::text as sent_on
+from recipient r
+join campaign c on c.id = r.campaign_id
+join tenant t on t.id = r.tenant_id
+join recipient_drop rd on rd.recipient_id = r.id
+join mail_drop d on d.id = rd.drop_id and d.status = 'completed'
+where r.tracking_code = any($1::text[])
+order by r.tracking_code, d.sent_on, d.created_at`;
+
+interface LookupRow {
+	tracking_code: string;
+	recipient_id: string;
+	tenant_id: string;
+	timezone: string;
+	campaign_id: string;
+	name: string;
+	channel: CampaignChannel;
+	landing_url: string | null;
+	utm_source: string | null;
+	utm_medium: string | null;
+	utm_campaign: string | null;
+	drop_id: string;
+	sent_on: string;
+}
+
+/** Looks up many normalised codes in one statement; codes that name nothing visible are absent from the map. */
+export async function lookupTrackingCodes(sqlClient: postgres.Sql, codes: string[]): Promise<Map<string, TrackingTarget>> {
+	const rows = await sqlClient.unsafe<LookupRow[]>(LOOKUP_MANY, [codes], { prepare: true });
+	const out = new Map<string, TrackingTarget>();
+	for (const r of rows) {
+		const known = out.get(r.tracking_code);
+		if (known) {
+			known.drops.push({ dropId: r.drop_id, sentOn: r.sent_on });
+			continue;
+		}
+		out.set(r.tracking_code, {
+			code: r.tracking_code,
+			tenantId: r.tenant_id,
+			timezone: r.timezone,
+			campaignId: r.campaign_id,
+			recipientId: r.recipient_id,
+			drops: [{ dropId: r.drop_id, sentOn: r.sent_on }],
+			landingUrl: r.landing_url,
+			utm: defaultUtm({ name: r.name, channel: r.channel, utmSource: r.utm_source, utmMedium: r.utm_medium, utmCampaign: r.utm_campaign })
+		});
+	}
+	return out;
+}
+
+/**
+ * Code lookups for the public endpoints: a small per-process cache (hits and misses, 30 s), and concurrent misses
+ * gathered into one statement (lookupTrackingCodes), at most a few in flight. A changed landing URL therefore
+ * applies within 30 s in every web process.
+ */
 export class TrackingCodeCache {
 	private entries = new Map<string, { at: number; target: TrackingTarget | null }>();
+	private waiting = new Map<string, Array<{ resolve: (t: TrackingTarget | null) => void; reject: (e: unknown) => void }>>();
+	private scheduled = false;
+	private inflight = 0;
+
 	constructor(
+		private readonly sqlClient: postgres.Sql,
 		private readonly ttlMs = 30_000,
-		private readonly maxEntries = 100_000
+		private readonly maxEntries = 100_000,
+		private readonly maxInflight = 2
 	) {}
 
-	async get(db: DbOrTx, code: string, now = Date.now()): Promise<TrackingTarget | null> {
+	get(code: string, now = Date.now()): Promise<TrackingTarget | null> {
 		const hit = this.entries.get(code);
-		if (hit && now - hit.at < this.ttlMs) return hit.target;
-		const target = await lookupTrackingCode(db, code);
-		if (this.entries.size >= this.maxEntries) this.entries.clear();
-		this.entries.set(code, { at: now, target });
-		return target;
+		if (hit && now - hit.at < this.ttlMs) return Promise.resolve(hit.target);
+		return new Promise((resolve, reject) => {
+			const list = this.waiting.get(code);
+			if (list) list.push({ resolve, reject });
+			else this.waiting.set(code, [{ resolve, reject }]);
+			this.schedule();
+		});
+	}
+
+	private schedule(): void {
+		if (this.scheduled || this.inflight >= this.maxInflight || this.waiting.size === 0) return;
+		this.scheduled = true;
+		setImmediate(() => {
+			this.scheduled = false;
+			this.flush();
+		});
+	}
+
+	private flush(): void {
+		while (this.inflight < this.maxInflight && this.waiting.size > 0) {
+			const batch = new Map([...this.waiting].slice(0, 500));
+			for (const k of batch.keys()) this.waiting.delete(k);
+			this.inflight++;
+			lookupTrackingCodes(this.sqlClient, [...batch.keys()])
+				.then((found) => {
+					const at = Date.now();
+					if (this.entries.size + batch.size > this.maxEntries) this.entries.clear();
+					for (const [code, waiters] of batch) {
+						const target = found.get(code) ?? null;
+						this.entries.set(code, { at, target });
+						for (const w of waiters) w.resolve(target);
+					}
+				})
+				.catch((err) => {
+					for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+				})
+				.finally(() => {
+					this.inflight--;
+					this.schedule();
+				});
+		}
 	}
 }
