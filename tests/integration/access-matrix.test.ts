@@ -210,6 +210,7 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'campaigns.get': (f) => ({ campaignId: f.campaignA.id }),
 	'campaigns.create': (f) => ({ name: `New campaign ${f.suffix}`, channel: 'direct_mail', trackingNumbers: ['+14155550100'] }),
 	'campaigns.update': (f) => ({ campaignId: f.campaignA.id, status: 'active', notes: 'updated by the matrix' }),
+	'campaigns.funnel': (f) => ({ campaignId: f.campaignA.id, from: '2025-01-01', to: '2025-01-31' }),
 	'campaigns.recipients': (f) => ({ campaignId: f.campaignA.id, search: 'Matrixperson', page: 1, pageSize: 20 }),
 	'campaigns.drops.get': (f) => ({ dropId: f.completedDropA.id }),
 	'campaigns.drops.startImport': (f) => ({ dropId: f.awaitingDropA.id, mapping: { phone: 0, firstName: 1 } }),

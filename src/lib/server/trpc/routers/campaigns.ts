@@ -7,6 +7,7 @@ import { RECIPIENT_IMPORT_JOB_OPTIONS } from '../../jobs/boss';
 import { enqueueJob } from '../../jobs/enqueue';
 import { createCampaign, getCampaign, listCampaigns, listRecipients, updateCampaign } from '../../services/campaigns/index';
 import { cancelMailDropImport, getMailDrop, startMailDropImport } from '../../services/campaigns/drops';
+import { getCampaignFunnel } from '../../services/campaigns/funnel';
 import { router, tenantProcedure } from '../init';
 
 const isoDay = z.string().refine(isIsoDay, { message: 'expected a date as YYYY-MM-DD' });
@@ -60,6 +61,8 @@ const listRecipientsInput = z.object({
 	pageSize: z.number().int().min(1).max(200).default(50)
 });
 const dropInput = z.object({ dropId: z.uuid() });
+// Local days in the tenant's timezone; the service defaults the range (last 90 days) and checks its span (BAD_INPUT).
+const campaignFunnelInput = z.object({ campaignId: z.uuid(), from: isoDay.optional(), to: isoDay.optional() });
 const columnIndex = z.number().int().min(0).max(1000);
 const startImportInput = z.object({
 	dropId: z.uuid(),
@@ -83,6 +86,9 @@ export const campaignsRouter = router({
 	update: tenantProcedure('campaigns:write')
 		.input(updateCampaignInput)
 		.mutation(({ ctx, input }) => updateCampaign({ ctx, input })),
+	funnel: tenantProcedure('tenant:read')
+		.input(campaignFunnelInput)
+		.query(({ ctx, input }) => getCampaignFunnel({ ctx, input })),
 	recipients: tenantProcedure('tenant:read')
 		.input(listRecipientsInput)
 		.query(({ ctx, input }) => listRecipients({ ctx, input })),
