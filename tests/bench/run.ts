@@ -3,11 +3,13 @@
 // Timing never fails a run; a benchmark that finds a correctness problem (e.g. lost data) sets a non-zero exit.
 import { runIngestWebhooksBenchmark } from './ingest-webhooks';
 import { stopAllChildren } from './lib/processes';
+import { runRecipientsImportBenchmark } from './recipients-import';
 import { runQrRedirectBenchmark } from './qr-redirect';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<{ lossFree: boolean }>> = {
 	'ingest-webhooks': runIngestWebhooksBenchmark,
-	'qr-redirect': runQrRedirectBenchmark
+	'qr-redirect': runQrRedirectBenchmark,
+	'recipients-import': runRecipientsImportBenchmark
 };
 
 const args = process.argv.slice(2);

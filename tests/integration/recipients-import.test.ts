@@ -202,7 +202,9 @@ describe('recipient CSV import', () => {
 		await startMailDropImport({ ctx, input: { dropId: drop.id, mapping: drop.guessedMapping } });
 		// What a dead worker leaves: the drop `importing` with some of its rows written.
 		await ctx.db.update(mailDrop).set({ status: 'importing' }).where(eq(mailDrop.id, drop.id));
-		await ctx.db.insert(recipient).values({ id: crypto.randomUUID(), tenantId: ctx.tenant.id, campaignId: c.id, createdDropId: drop.id, trackingCode: 'ZZZZZZZZZZ', phoneE164: '+19995550000' });
+		const leftover = crypto.randomUUID();
+		await ctx.db.insert(recipient).values({ id: leftover, tenantId: ctx.tenant.id, campaignId: c.id, createdDropId: drop.id, trackingCode: 'ZZZZZZZZZZ', phoneE164: '+19995550000' });
+		await ctx.db.insert(recipientDrop).values({ tenantId: ctx.tenant.id, dropId: drop.id, recipientId: leftover, line: 2 });
 		const outcome = await runRecipientImport({ ctx: jobCtx(), input: { dropId: drop.id, storageDir: dir } });
 		expect(outcome.status).toBe('completed');
 		expect(outcome.recipientCount).toBe(file.recipients);
