@@ -6,7 +6,6 @@ import { campaign, mailDrop, recipient, recipientDrop } from '../../src/lib/serv
 import { AddressRateLimiter } from '../../src/lib/server/ingest/tracking-rate-limit';
 import { TrackingWriter } from '../../src/lib/server/ingest/tracking-writer';
 import { generateTrackingCodes } from '../../src/lib/server/services/campaigns/tracking-code';
-import { TrackingCodeCache } from '../../src/lib/server/services/tracking/lookup';
 import type { TrackingIntake } from '../../src/lib/server/services/tracking/index';
 import { handleTrackingRequest } from '../../src/lib/server/web-tracking';
 
@@ -74,7 +73,6 @@ export function testTrackingIntake(db: DbHandle, opts: { limitPerMinute?: number
 	const writer = new TrackingWriter(db.sql);
 	const intake: TrackingIntake = {
 		writer,
-		codes: new TrackingCodeCache(db.sql),
 		limiter: new AddressRateLimiter(opts.limitPerMinute ?? 100_000)
 	};
 	return { intake, writer };

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/lib/server/analytics/client';
 import { sql as chSql } from '../../src/lib/server/analytics/literal';
-import { trackingEvent } from '../../src/lib/server/db/schema/index';
+import { outbox, trackingEvent } from '../../src/lib/server/db/schema/index';
+import { projectTrackingFact, type TrackingEventRow } from '../../src/lib/server/ingest/tracking-facts';
 import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import { getCampaignFunnel } from '../../src/lib/server/services/campaigns/funnel';
 import { systemActor } from '../../src/lib/server/services/context';
@@ -71,6 +72,11 @@ describe('GET /q/<code>', () => {
 		const events = await eventsOf(c.campaignId);
 		expect(events).toHaveLength(1);
 		expect(events[0]).toMatchObject({ tenantId: t.id, recipientId: c.drops[0].recipients[0].id, dropId: c.drops[0].id, kind: 'scan' });
+		// The outbox row the statement built is exactly the ClickHouse row shape of tracking-facts.ts.
+		const [queued] = await stores.db.db.select().from(outbox).where(eq(outbox.eventId, events[0].id));
+		const payload = queued.payload as TrackingEventRow;
+		expect(payload).toEqual({ ...projectTrackingFact({ ...events[0], url: events[0].url }, new Date()), emitted_at: payload.emitted_at });
+		expect(payload.emitted_at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 		await drainOutboxToClickHouse({ db: stores.db, ch: stores.ch });
 		expect(await chCount(c.campaignId)).toEqual({ raw: 1, final: 1 });
 	});

@@ -11,7 +11,6 @@ import { startMailDropImport, uploadMailDrop } from '../campaigns/drops';
 import { runRecipientImport } from '../campaigns/recipient-import';
 import { systemActor, type TenantServiceCtx } from '../context';
 import { recordTrackingHit } from '../tracking/index';
-import { TrackingCodeCache } from '../tracking/lookup';
 
 // Demo campaigns for `npm start`: three campaigns of the demo tenant with thousands of recipients and 90 days of QR
 // scans and page views. Everything enters through the product's own doors: the campaign verb, the CSV upload and
@@ -138,7 +137,7 @@ export async function seedDemoCampaigns(opts: {
 	const ctx: TenantServiceCtx = { db: db.db, actor: systemActor('demo-seed'), tenant: t, role: 'tenant_admin' };
 	const result: DemoCampaignsResult = { created: [], recipients: 0, scans: 0, pageViews: 0 };
 	const callers = [...(opts.callerNumbers ?? [])];
-	const intake = { writer: new TrackingWriter(db.sql), codes: new TrackingCodeCache(db.sql), limiter: new AddressRateLimiter(1) };
+	const intake = { writer: new TrackingWriter(db.sql), limiter: new AddressRateLimiter(1) };
 	const today = todayInZone(t.timezone, now);
 
 	for (const [ci, spec] of DEMO_CAMPAIGNS.entries()) {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isbot } from 'isbot';
-import { localDayOf } from '../../../days';
 import { getDb } from '../../db/index';
 import { env } from '../../env';
 import { log } from '../../log';
@@ -8,20 +7,20 @@ import type { TrackingKind } from '../../ingest/tracking-facts';
 import { AddressRateLimiter } from '../../ingest/tracking-rate-limit';
 import { TrackingWriter } from '../../ingest/tracking-writer';
 import { normaliseTrackingCode } from '../campaigns/tracking-code';
-import { dropForDay, TrackingCodeCache, type TrackingTarget } from './lookup';
+import { redirectUtm, type RedirectUtm } from './lookup';
 
 // The public tracking intake: QR scans (GET /q/<code>) and landing-page views (the pixel /t/p.gif?vx=<code>).
 // The tenant, campaign, drop and recipient all come from the code; nothing in the request can name another.
 // In order: the per-address limit (before the code is even read, so guessing codes is throttled too), the code
 // (malformed or unknown: 404, nothing recorded), then whether a person made the hit (HEAD, browser prefetch, and
 // user agents the maintained `isbot` list knows: chat-app preview fetchers, crawlers, mail-provider scanners that
-// say who they are), then the group-committed write of event + outbox row, and only then the answer.
+// say who they are), then one group-committed statement that resolves the code and, for a person's hit, writes the
+// event and its outbox row (ingest/tracking-writer.ts), and only then the answer.
 // Both adapters (web-tracking.ts on node:http, the SvelteKit routes for `vite dev`) call recordTrackingHit.
 
 export interface TrackingIntake {
-	writer: Pick<TrackingWriter, 'write'>;
+	writer: Pick<TrackingWriter, 'record'>;
 	limiter: AddressRateLimiter;
-	codes: TrackingCodeCache;
 }
 
 export interface TrackingHitInput {
@@ -66,7 +65,7 @@ const MAX_URL_CHARS = 2048;
  * already carries is the marketer's explicit choice and stays; otherwise the campaign's own UTM values, else the
  * defaults (source `qr`, medium the campaign's channel, campaign its name).
  */
-export function buildLandingRedirect(target: { landingUrl: string; utm: TrackingTarget['utm'] }, code: string): string {
+export function buildLandingRedirect(target: { landingUrl: string; utm: RedirectUtm }, code: string): string {
 	const url = new URL(target.landingUrl);
 	for (const [key, value] of Object.entries(target.utm)) {
 		if (value && !url.searchParams.has(key)) url.searchParams.set(key, value);
@@ -83,37 +82,26 @@ export async function recordTrackingHit({ ctx, input }: { ctx: TrackingIntake; i
 	}
 	const code = input.code === null ? null : normaliseTrackingCode(input.code);
 	if (code === null) return { status: 404 };
-	let target: TrackingTarget | null;
+	const counted = uncountedReason(input) === null;
+	let target;
 	try {
-		target = await ctx.codes.get(code);
+		target = await ctx.writer.record({
+			id: randomUUID(),
+			code,
+			kind: input.kind,
+			occurredAt: input.at ?? new Date(),
+			url: input.kind === 'page_view' && input.url ? input.url.slice(0, MAX_URL_CHARS) : null,
+			counted
+		});
 	} catch (err) {
-		log.error('tracking code lookup failed', { err });
+		// Not durable, so not answered as if it were: a redirect sent now would be a scan nobody can count.
+		log.error('tracking hit could not be recorded', { err, kind: input.kind });
 		return { status: 503 };
 	}
 	if (!target) return { status: 404 };
-
-	const counted = uncountedReason(input) === null;
-	if (counted) {
-		const at = input.at ?? new Date();
-		try {
-			await ctx.writer.write({
-				id: randomUUID(),
-				tenantId: target.tenantId,
-				campaignId: target.campaignId,
-				dropId: dropForDay(target.drops, localDayOf(at, target.timezone)),
-				recipientId: target.recipientId,
-				kind: input.kind,
-				occurredAt: at,
-				url: input.kind === 'page_view' && input.url ? input.url.slice(0, MAX_URL_CHARS) : null
-			});
-		} catch (err) {
-			// Not durable, so not answered as if it were: a redirect sent now would be a scan nobody can count.
-			log.error('tracking event write failed', { err, kind: input.kind });
-			return { status: 503 };
-		}
-	}
-	if (input.kind === 'scan' && target.landingUrl) {
-		return { status: 302, location: buildLandingRedirect({ landingUrl: target.landingUrl, utm: target.utm }, code), counted };
+	const landingUrl = target.campaign.landingUrl;
+	if (input.kind === 'scan' && landingUrl) {
+		return { status: 302, location: buildLandingRedirect({ landingUrl, utm: redirectUtm(target.campaign) }, code), counted };
 	}
 	return { status: 200, counted };
 }
@@ -126,7 +114,6 @@ export function getTrackingIntake(): TrackingIntake {
 		const handle = getDb();
 		shared = {
 			writer: new TrackingWriter(handle.sql),
-			codes: new TrackingCodeCache(handle.sql),
 			limiter: new AddressRateLimiter(env().TRACKING_RATE_LIMIT_PER_MINUTE)
 		};
 	}

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { AddressRateLimiter } from '../../ingest/tracking-rate-limit';
 import { trackingRequestFromUrl } from '../../web-tracking';
 import { buildLandingRedirect, uncountedReason } from './index';
-import { dropForDay } from './lookup';
 
 const utm = { utm_source: 'voxcalls', utm_medium: 'direct_mail', utm_campaign: 'Spring 2026' };
 
@@ -47,20 +46,6 @@ describe('trackingRequestFromUrl', () => {
 	])('%s', (url, expected) => {
 		expect(trackingRequestFromUrl(url)).toEqual(expected);
 	});
-});
-
-describe('dropForDay', () => {
-	const drops = [
-		{ dropId: 'a', sentOn: '2026-03-02' },
-		{ dropId: 'b', sentOn: '2026-03-09' }
-	];
-	it.each([
-		['2026-03-01', 'a'],
-		['2026-03-02', 'a'],
-		['2026-03-08', 'a'],
-		['2026-03-09', 'b'],
-		['2026-12-31', 'b']
-	])('%s → %s', (day, drop) => expect(dropForDay(drops, day)).toBe(drop));
 });
 
 describe('AddressRateLimiter', () => {
