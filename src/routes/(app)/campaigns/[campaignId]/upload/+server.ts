@@ -15,6 +15,9 @@ import type { RequestHandler } from './$types';
 // RECIPIENT_UPLOAD_MAX_BYTES (see README).
 export const POST: RequestHandler = async (event) => {
 	const q = event.url.searchParams;
+	// SvelteKit's CSRF check covers form content types only; this body is text/csv, so check the origin here.
+	const origin = event.request.headers.get('origin');
+	if (origin !== null && origin !== event.url.origin) return json({ message: 'Cross-site uploads are forbidden' }, { status: 403 });
 	try {
 		const ctx = await tenantContextForRequest(
 			getDb().db,
