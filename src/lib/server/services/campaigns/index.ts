@@ -132,6 +132,16 @@ async function withNameConflict<T>(name: string, fn: () => Promise<T>): Promise<
 	}
 }
 
+/** Checked before writing so the common case fails cleanly (a unique violation would abort an outer transaction). */
+async function assertNameFree(tx: DbOrTx, tenantId: string, name: string, exceptId?: string) {
+	const [taken] = await tx
+		.select({ id: campaign.id })
+		.from(campaign)
+		.where(and(eq(campaign.tenantId, tenantId), sql`lower(${campaign.name}) = lower(${name})`, exceptId ? sql`${campaign.id} <> ${exceptId}` : undefined))
+		.limit(1);
+	if (taken) throw new DomainError('CONFLICT', `A campaign named "${name}" already exists`, { field: 'name' });
+}
+
 async function readTrackingNumbers(db: DbOrTx, campaignId: string): Promise<string[]> {
 	const rows = await db
 		.select({ phone: campaignTrackingNumber.phoneE164 })
@@ -169,6 +179,7 @@ export async function createCampaign({ ctx, input }: { ctx: TenantServiceCtx; in
 	checkDates(input.startDate ?? null, input.endDate ?? null);
 	const id = await withNameConflict(input.name, () =>
 		inTransaction(ctx.db, async (tx) => {
+			await assertNameFree(tx, ctx.tenant.id, input.name);
 			const [row] = await tx
 				.insert(campaign)
 				.values({
@@ -210,6 +221,7 @@ export async function updateCampaign({ ctx, input }: { ctx: TenantServiceCtx; in
 			const beforeNumbers = await readTrackingNumbers(tx, campaignId);
 			const next = { ...before, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) } as typeof before;
 			checkDates(next.startDate, next.endDate);
+			if (next.name !== before.name) await assertNameFree(tx, ctx.tenant.id, next.name, campaignId);
 			const afterNumbers = numbers ?? beforeNumbers;
 			const beforeView = auditView(before, beforeNumbers);
 			const afterView = auditView(next, afterNumbers);
