@@ -21,8 +21,11 @@ export const load: PageServerLoad = async (event) => {
 	} catch (err) {
 		throwLoadFailure(err, event.url);
 	}
-	const [recipients, ...mapping] = await Promise.allSettled([
+	// The funnel's range: local days from the URL (a malformed one reaches the procedure, whose message explains it).
+	const range = { from: q.get('from') || undefined, to: q.get('to') || undefined };
+	const [recipients, funnel, ...mapping] = await Promise.allSettled([
 		caller.campaigns.recipients({ campaignId, search, page, pageSize: PAGE_SIZE }),
+		caller.campaigns.funnel({ campaignId, ...range }),
 		...campaign.drops.filter((d) => d.status === 'awaiting_mapping').map((d) => caller.campaigns.drops.get({ dropId: d.id }))
 	]);
 	if (recipients.status === 'rejected' && recipients.reason instanceof TRPCError && recipients.reason.code === 'UNAUTHORIZED') throwLoadFailure(recipients.reason, event.url);
@@ -37,6 +40,14 @@ export const load: PageServerLoad = async (event) => {
 		query: { q: search ?? '' },
 		recipients: recipients.status === 'fulfilled' ? recipients.value : null,
 		recipientsError: recipients.status === 'rejected' ? 'The recipients could not be loaded right now.' : null,
+		funnel: funnel.status === 'fulfilled' ? funnel.value : null,
+		funnelError:
+			funnel.status === 'fulfilled'
+				? null
+				: funnel.reason instanceof TRPCError && funnel.reason.code === 'BAD_REQUEST'
+					? funnel.reason.message
+					: 'The funnel could not be loaded right now.',
+		origin: event.url.origin,
 		awaitingMapping: mapping.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []))
 	};
 };
