@@ -9,6 +9,8 @@ import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import { getCampaignFunnel } from '../../src/lib/server/services/campaigns/funnel';
 import { systemActor } from '../../src/lib/server/services/context';
 import { recordTrackingHit } from '../../src/lib/server/services/tracking/index';
+import { GET as scanRoute, HEAD as scanHeadRoute } from '../../src/routes/q/[code]/+server';
+import { GET as pixelRoute } from '../../src/routes/t/p.gif/+server';
 import { createTestTenant } from '../factories/tenant';
 import { createTrackedCampaign, linkRecipientToDrop, startTrackingServer, testTrackingIntake } from '../factories/tracked-recipients';
 import { connectTestStores } from '../setup/stores';
@@ -225,5 +227,43 @@ describe('campaigns.funnel (service)', () => {
 		const c = await createTrackedCampaign(stores.db.db, { tenantId: a.id, drops: [{ sentOn: '2026-01-10', recipients: 1 }] });
 		const ctx = { db: stores.db.db, ch: stores.ch, actor: systemActor('test'), tenant: b, role: 'tenant_admin' as const };
 		await expect(getCampaignFunnel({ ctx, input: { campaignId: c.campaignId } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+	});
+});
+
+describe('the SvelteKit routes (what `vite dev` serves)', () => {
+	/** A request as SvelteKit hands it to the route: the parts the routes read. */
+	const event = (url: string, init: { method?: string; ua?: string; code?: string } = {}) => {
+		const u = new URL(url, 'http://voxcalls.test');
+		return {
+			request: new Request(u, { method: init.method ?? 'GET', headers: { 'user-agent': init.ua ?? PHONE_UA } }),
+			url: u,
+			params: { code: init.code ?? '' },
+			getClientAddress: () => '203.0.113.7'
+		} as never;
+	};
+	const summary = async (res: Response) => ({
+		status: res.status,
+		location: res.headers.get('location'),
+		type: res.headers.get('content-type'),
+		cache: res.headers.get('cache-control')
+	});
+
+	it('answer scans and page views as the node:http path does, through the same intake', async () => {
+		const t = await createTestTenant(stores.db.db);
+		const c = await createTrackedCampaign(stores.db.db, { tenantId: t.id, landingUrl: 'https://example.test/?a=1', drops: [{ sentOn: '2026-01-10', recipients: 1 }] });
+		const code = c.drops[0].recipients[0].code;
+		const cases: Array<[string, () => Promise<Response>, () => Promise<Response>]> = [
+			['a person scanning', () => scanRoute(event(`/q/${code}`, { code })), () => scan(code)],
+			['an unknown code', () => scanRoute(event('/q/ZZZZZZZZZZ', { code: 'ZZZZZZZZZZ' })), () => scan('ZZZZZZZZZZ')],
+			['a HEAD prefetch', () => scanHeadRoute(event(`/q/${code}`, { code, method: 'HEAD' })), () => scan(code, { method: 'HEAD' })],
+			['a chat-app preview', () => scanRoute(event(`/q/${code}`, { code, ua: 'WhatsApp/2.23.20.0 A' })), () => scan(code, { ua: 'WhatsApp/2.23.20.0 A' })],
+			['a page view', () => pixelRoute(event(`/t/p.gif?vx=${code}&u=x`)), () => fetch(`${server.url}/t/p.gif?vx=${code}&u=x`, { headers: { 'user-agent': PHONE_UA } })]
+		];
+		for (const [what, viaRoute, viaNode] of cases) {
+			expect(await summary(await viaRoute()), what).toEqual(await summary(await viaNode()));
+		}
+		// Each path counted the person's scan and the page view once: 2 scans and 2 views in all.
+		const events = await eventsOf(c.campaignId);
+		expect(events.map((e) => e.kind).sort()).toEqual(['page_view', 'page_view', 'scan', 'scan']);
 	});
 });

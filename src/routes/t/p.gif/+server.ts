@@ -18,7 +18,8 @@ const pixel: RequestHandler = async ({ request, url, getClientAddress }) => {
 		}
 	});
 	const a = trackingAnswer('page_view', result);
-	return new Response(request.method === 'HEAD' ? null : (a.body as BodyInit), { status: a.status, headers: a.headers });
+	// No body for HEAD or a redirect (an empty string would make the Response add a text/plain content type).
+	return new Response(request.method === 'HEAD' || a.body === '' ? null : (a.body as BodyInit), { status: a.status, headers: a.headers });
 };
 
 export const GET = pixel;
