@@ -28,7 +28,10 @@ with hits as (
 	select h.i, h.id, h.kind, h.occurred_at, h.url, h.counted, r.id as recipient_id, r.tenant_id, r.campaign_id,
 		c.name, c.channel, c.landing_url, c.utm_source, c.utm_medium, c.utm_campaign, chosen.drop_id
 	from hits h
-	join recipient r on r.tracking_code = h.code
+	-- A lateral lookup per hit, so each code is one probe of the unique index: a plain join let the planner (which
+	-- guesses 100 rows from jsonb_to_recordset) hash the batch against a scan of every recipient.
+	-- (limit 1 keeps the subquery from being flattened back into that join.)
+	cross join lateral (select id, tenant_id, campaign_id from recipient where tracking_code = h.code limit 1) r
 	join campaign c on c.id = r.campaign_id
 	join tenant t on t.id = r.tenant_id
 	cross join lateral (
