@@ -13,6 +13,7 @@
  * Timing never changes the exit code; a lost or double-counted scan does (2).
  */
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -105,6 +106,7 @@ export async function runQrRedirectBenchmark(argv: string[] = process.argv.slice
 				await stopChild(ref, 5_000);
 			}
 
+			const loadBefore = loadavg()[0];
 			const sut = await startVoxCalls(root, appEnv);
 			log(`app ${sut.baseUrl} (pid ${sut.app.pid}) and worker (pid ${sut.worker?.pid}) up`);
 			const vox = await runQrLoad({ ...load, origin: sut.baseUrl, phase: 'voxcalls' });
@@ -143,6 +145,8 @@ export async function runQrRedirectBenchmark(argv: string[] = process.argv.slice
 			);
 			if (vox.firstError) log(`first network error: ${vox.firstError}`);
 			log(`answers: VoxCalls ${JSON.stringify(vox.statusCounts)}, ceiling ${JSON.stringify(ceiling.statusCounts)}`);
+			// The machine is shared: a load average far above its cores means every figure here is a floor.
+			log(`1-minute load average: ${loadBefore.toFixed(1)} before the VoxCalls phase, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)`);
 		} finally {
 			await Promise.allSettled([db.close(), ch.close()]);
 		}
