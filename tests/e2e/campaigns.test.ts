@@ -8,6 +8,7 @@ import { createTestMember, TEST_PASSWORD } from '../factories/users';
 import { connectTestStores } from '../setup/stores';
 import { launchBrowser } from './browser';
 import { signInThroughForm } from './helpers';
+import { openQrLinkOnPhone, waitForScannersOnCampaignPage } from './qr-scan-steps';
 
 const stores = connectTestStores();
 let browser: Browser;
@@ -29,7 +30,7 @@ function recipientsCsv(): string {
 	return lines.join('\r\n') + '\r\n';
 }
 
-it('a marketer creates a campaign, imports recipients from a CSV with a bad row, watches the import and downloads the rejected row', async () => {
+it('a marketer creates a campaign, imports recipients from a CSV with a bad row, watches the import, downloads the rejected row, opens a recipient\'s QR link and sees the scan', async () => {
 	const baseUrl = inject('baseUrl');
 	const db = stores.db.db;
 	const run = randomUUID().slice(0, 6);
@@ -84,6 +85,25 @@ it('a marketer creates a campaign, imports recipients from a CSV with a bad row,
 	expect(rows[1][1]).toContain('not a phone number');
 	expect(rows[1].slice(2)).toEqual(['Person4', 'Doe; Jr', 'not a number', '10004']);
 
-	// (Steps 4–5, opening a recipient's QR link and seeing the scan, follow with the tracking endpoints.)
+	// 4. Opens a recipient's QR link. The marketer first gives the campaign its landing page (here a page this server
+	// has, so the phone's browser can land on it); the link then takes the phone there with the code and UTM values.
+	const landing = `${baseUrl}/healthz?ref=postcard`;
+	await page.getByTestId('campaign-form').getByLabel('Landing URL').fill(landing);
+	await page.getByRole('button', { name: 'Save campaign' }).click();
+	await page.getByText('Campaign saved').waitFor();
+	const headers = (await recipients.locator('thead th').allTextContents()).map((h) => h.trim());
+	const codeCell = recipients.locator('tbody tr', { hasText: '+12125551000' }).locator('td').nth(headers.indexOf('Tracking code'));
+	const code = (await codeCell.textContent())?.trim() ?? '';
+	expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
+	const landed = await openQrLinkOnPhone(browser, baseUrl, code);
+	expect(`${landed.origin}${landed.pathname}`).toBe(`${baseUrl}/healthz`);
+	expect(Object.fromEntries(landed.searchParams)).toMatchObject({ ref: 'postcard', vx: code, utm_source: 'voxcalls', utm_medium: 'direct_mail', utm_campaign: name });
+
+	// 5. Sees the scan on the campaign page: one of the 29 recipients scanned, in the funnel and in the drop's row.
+	await waitForScannersOnCampaignPage(page, 1);
+	await expect(page.getByTestId('funnel-sent-recipients').textContent()).resolves.toBe('29');
+	await expect(page.getByTestId('funnel-drops').textContent()).resolves.toContain('3.4%');
+	// The tag to paste into the landing site, for page views.
+	await expect(page.getByTestId('beacon-snippet').textContent()).resolves.toBe(`<script async src="${baseUrl}/t/vx.js"></script>`);
 	await context.close();
 });

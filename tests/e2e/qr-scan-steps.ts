@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
-// Steps 4–5 of the campaigns browser test: a recipient opens their QR link on a phone, and the marketer sees the
-// scan on the campaign page. Shared so the step reads the same wherever a test reaches it.
+// Steps 4–5 of the campaigns browser test (campaigns.test.ts): a recipient opens their QR link on a phone, and the
+// marketer sees the scan on the campaign page.
 
 /** A phone's browser: headless Chromium names itself "HeadlessChrome", which the tracking endpoints rightly ignore. */
 const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';

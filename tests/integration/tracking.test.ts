@@ -252,7 +252,7 @@ describe('the SvelteKit routes (what `vite dev` serves)', () => {
 		const t = await createTestTenant(stores.db.db);
 		const c = await createTrackedCampaign(stores.db.db, { tenantId: t.id, landingUrl: 'https://example.test/?a=1', drops: [{ sentOn: '2026-01-10', recipients: 1 }] });
 		const code = c.drops[0].recipients[0].code;
-		const cases: Array<[string, () => Promise<Response>, () => Promise<Response>]> = [
+		const cases: Array<[string, () => Response | Promise<Response>, () => Promise<Response>]> = [
 			['a person scanning', () => scanRoute(event(`/q/${code}`, { code })), () => scan(code)],
 			['an unknown code', () => scanRoute(event('/q/ZZZZZZZZZZ', { code: 'ZZZZZZZZZZ' })), () => scan('ZZZZZZZZZZ')],
 			['a HEAD prefetch', () => scanHeadRoute(event(`/q/${code}`, { code, method: 'HEAD' })), () => scan(code, { method: 'HEAD' })],
