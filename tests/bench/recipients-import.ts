@@ -14,7 +14,7 @@
  * pair (dropped and re-created, see lib/stores.ts).
  */
 import { mkdtempSync, rmSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { count, eq } from 'drizzle-orm';
@@ -120,6 +120,8 @@ export async function runRecipientsImportBenchmark(argv: string[]): Promise<{ lo
 				`recipients ${fmtInt(outcome.recipientCount)} (expected ${fmtInt(file.recipients)}), merged ${fmtInt(outcome.rowsMerged)}, ` +
 				`rejected ${fmtInt(outcome.rowsRejected)} (expected ${fmtInt(file.badLines.size)}); RSS ${(startRss / MB).toFixed(0)} → peak ${(peakRss / MB).toFixed(0)} MB`
 		);
+		// The machine is shared: the load average says how much of it the two measurements had.
+		log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) on ${cpus().length} cores`);
 		log(correct ? 'correctness: every good row imported, every bad row reported' : 'CORRECTNESS FAILURE: counts differ from the file (see details)');
 		return { lossFree: correct };
 	} finally {
