@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 // QR scans and landing-page views, one row per counted event, written in the same statement as its outbox row
 // (ingest/tracking-writer.ts) before the endpoint answers. An append-only log: the ids it carries are copied from
@@ -7,22 +7,17 @@ import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const TRACKING_EVENT_KINDS = ['scan', 'page_view'] as const;
 
-export const trackingEvent = pgTable(
-	'tracking_event',
-	{
-		/** Also the ClickHouse event id: fixed here, so a re-sent relay batch carries the same id. */
-		id: uuid().primaryKey(),
-		tenantId: uuid().notNull(),
-		campaignId: uuid().notNull(),
-		dropId: uuid().notNull(),
-		recipientId: uuid().notNull(),
-		kind: text({ enum: TRACKING_EVENT_KINDS }).notNull(),
-		occurredAt: timestamp({ withTimezone: true }).notNull(),
-		/** The page a view was recorded on (the pixel's `u`, at most 2,048 characters); null for a scan. */
-		url: text()
-	},
-	(t) => [
-		index('tracking_event_tenant_id_campaign_id_occurred_at_idx').on(t.tenantId, t.campaignId, t.occurredAt),
-		index('tracking_event_recipient_id_idx').on(t.recipientId)
-	]
-);
+// No secondary indexes: nothing reads this table by tenant, campaign or recipient (the funnel reads ClickHouse), and
+// every index is a write on the public endpoints' hot path. Add one with the first query that needs it.
+export const trackingEvent = pgTable('tracking_event', {
+	/** Also the ClickHouse event id: fixed here, so a re-sent relay batch carries the same id. */
+	id: uuid().primaryKey(),
+	tenantId: uuid().notNull(),
+	campaignId: uuid().notNull(),
+	dropId: uuid().notNull(),
+	recipientId: uuid().notNull(),
+	kind: text({ enum: TRACKING_EVENT_KINDS }).notNull(),
+	occurredAt: timestamp({ withTimezone: true }).notNull(),
+	/** The page a view was recorded on (the pixel's `u`, at most 2,048 characters); null for a scan. */
+	url: text()
+});
