@@ -10,7 +10,8 @@ import { createTestTenant } from '../factories/tenant';
 import { createTestMember, TEST_PASSWORD } from '../factories/users';
 import { connectTestStores } from '../setup/stores';
 import { launchBrowser } from './browser';
-import { signInThroughForm } from './helpers';
+import { saveScreenshot, signInThroughForm } from './helpers';
+import { eventually } from '../setup/eventually';
 
 const stores = connectTestStores();
 let browser: Browser;
@@ -61,11 +62,10 @@ async function seedTenantWithCalls() {
 	snapshots.push(special, old);
 	await upsertConversationSnapshots({ ctx: { db }, input: { snapshots } });
 	// The worker started by the e2e setup relays the outbox; wait until ClickHouse has every call.
-	const until = Date.now() + 45_000;
-	while ((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls < snapshots.length) {
-		if (Date.now() > until) throw new Error('the worker did not relay the seeded calls to ClickHouse in time');
-		await new Promise((r) => setTimeout(r, 250));
-	}
+	await eventually(async () => expect((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls).toBe(snapshots.length), {
+		what: 'the worker to relay the seeded calls to ClickHouse',
+		timeoutMs: 45_000
+	});
 	const today = todayInZone(TZ);
 	const inLast = (days: number) => snapshots.filter((s) => s.startedAt! >= startOfDayInZone(addDays(today, -(days - 1)), TZ)).length;
 	return { t, snapshots, special, today, inLast };
@@ -104,7 +104,7 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	await expect(page.getByTestId('calls-table').locator('.pager').textContent()).resolves.toContain(`${last14} rows · page 1 of 3`);
 	await expect(page.getByTestId('health').textContent()).resolves.toMatch(/operational/);
 	await page.waitForTimeout(500); // the chart's entry animation
-	await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
+	await saveScreenshot(page, 'dashboard');
 
 	// Paging keeps the range and moves through the calls, newest first.
 	const firstPageTop = await tableRows(page).first().textContent();
@@ -129,7 +129,7 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	expect(row).toContain('+13125550142');
 	expect(row).toContain('After Hours');
 	expect(new URL(page.url()).searchParams.get('from')).toBe(addDays(seed.today, -29));
-	await page.screenshot({ path: '/tmp/dashboard-search.png', fullPage: true });
+	await saveScreenshot(page, 'dashboard-search');
 	// The export holds what the table shows: its columns and this one row.
 	const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
 	const csv = await streamText(await download.createReadStream());
@@ -149,7 +149,7 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	await page.getByTestId('chart-empty').waitFor();
 	await page.getByRole('link', { name: 'Clear' }).first().click();
 	await page.getByText('No calls in this range yet').waitFor();
-	await page.screenshot({ path: '/tmp/dashboard-empty.png', fullPage: true });
+	await saveScreenshot(page, 'dashboard-empty');
 
 	// A reversed range is refused with a readable message, and the status card is still there.
 	await page.goto(`${baseUrl}/?from=2025-03-14&to=2025-03-01`);
