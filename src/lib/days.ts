@@ -165,9 +165,10 @@ export function parseDayRange(
 	fallback: () => DayRange,
 	opts: { maxDays?: number } = {}
 ): { ok: true; range: DayRange } | { ok: false; problem: RangeProblem; message: string } {
+	// An empty form field means "not given", like an absent one.
 	if (!input.from && !input.to) return { ok: true, range: fallback() };
-	const from = input.from ?? input.to!;
-	const to = input.to ?? input.from!;
+	const from = input.from || input.to!;
+	const to = input.to || input.from!;
 	if (!isIsoDay(from) || !isIsoDay(to)) return { ok: false, problem: 'invalid-day', message: 'Dates must be calendar days (YYYY-MM-DD).' };
 	if (daysBetween(from, to) < 0) return { ok: false, problem: 'reversed', message: 'The range ends before it starts.' };
 	if (opts.maxDays && daysBetween(from, to) + 1 > opts.maxDays)

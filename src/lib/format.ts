@@ -1,4 +1,4 @@
-import { wallClockInZone, type IsoDay } from './charts/series';
+import { wallClockInZone, type IsoDay } from './days';
 
 // Number, duration and date formatters for the UI and its CSV exports. One fixed locale (en-US) so the server's
 // render and the browser's hydration print the same text, and tests can pin it.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/charts/series';
+import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/days';
 import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';

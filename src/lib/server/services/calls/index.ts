@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { and, count, desc, eq, gte, ilike, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { addDays, dayRangeToInstants, daysBetween, todayInZone, zeroFillDays, type IsoDay } from '../../../charts/series';
+import { zeroFillDays } from '../../../charts/series';
+import { addDays, dayRangeToInstants, daysBetween, todayInZone, type IsoDay } from '../../../days';
 import { getClickHouse } from '../../analytics/client';
 import { queryTenantCallTotals } from '../../analytics/queries/tenant-call-totals';
 import { queryTenantDailyCalls } from '../../analytics/queries/tenant-daily-calls';
