@@ -45,7 +45,7 @@ export const load: PageServerLoad = async (event) => {
 		today,
 		timezone,
 		preset,
-		query: { from: range.from ?? '', to: range.to ?? '', q: search ?? '', status: status ?? '' },
+		query: { from: preset ? '' : (range.from ?? ''), to: preset ? '' : (range.to ?? ''), q: search ?? '', status: status ?? '' },
 		statuses: STATUSES,
 		loadedAt: new Date()
 	};
