@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, lte, or } from 'drizzle-orm';
+import { and, desc, lt, lte, or } from 'drizzle-orm';
 import { csvHeader, csvRows } from '../../../csv';
 import { formatDateTimeInZone, formatLabel } from '../../../format';
 import { conversation, elevenlabsAgent } from '../../db/schema/index';
