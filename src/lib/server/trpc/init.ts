@@ -134,7 +134,15 @@ export const platformAdminProcedure = authedProcedure.use(({ ctx, next }) => {
 	return next();
 });
 
-const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
+/**
+ * The tenant a signed-in request acts in and the caller's role there, with the capability checked: the rung of
+ * tenantProcedure, and the same check for plain endpoints (CSV downloads) that cannot be procedures. Throws
+ * TRPCError (FORBIDDEN, NOT_FOUND) as the ladder does.
+ */
+export async function requireTenantScope(
+	ctx: Context & { user: SessionUser },
+	capability: Capability = 'tenant:read'
+): Promise<{ tenant: TenantRef; role: EffectiveRole }> {
 	ctx.memo.tenantAccess ??= resolveTenantAccess(ctx.db, {
 		user: ctx.user,
 		tenantId: ctx.activeTenantId,
@@ -149,10 +157,9 @@ const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
 	if (access.tenant.status === 'suspended' && access.role !== 'platform_admin') {
 		throw new TRPCError({ code: 'FORBIDDEN', message: 'This tenant is suspended' });
 	}
-	const tenant: TenantRef = access.tenant;
-	const role: EffectiveRole = access.role;
-	return next({ ctx: { tenant, role } });
-});
+	if (!can(access.role, capability)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this' });
+	return { tenant: access.tenant, role: access.role };
+}
 
 /**
  * Tenant-scoped procedures: ctx.tenant and ctx.role are resolved from the session's active tenant (or the
@@ -160,8 +167,5 @@ const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
  * the tenant from ctx, never from input.
  */
 export function tenantProcedure(capability: Capability = 'tenant:read') {
-	return tenantRung.use(({ ctx, next }) => {
-		if (!can(ctx.role, capability)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this' });
-		return next();
-	});
+	return authedProcedure.use(async ({ ctx, next }) => next({ ctx: await requireTenantScope(ctx, capability) }));
 }
