@@ -3,3 +3,4 @@ export * from './system';
 export * from './auth';
 export * from './audit';
 export * from './ingest';
+export * from './numbers';
