@@ -103,7 +103,7 @@ export async function advanceNumber(ctx: ServiceCtx, numberId: string): Promise<
 				const patch = await step(stepCtx, row, (p) => (partial = { ...partial, ...p }));
 				[row] = await tx
 					.update(phoneNumber)
-					.set({ ...patch, attempts: 0, nextAttemptAt: null, lastError: null, updatedAt: new Date() })
+					.set({ ...partial, ...patch, attempts: 0, nextAttemptAt: null, lastError: null, updatedAt: new Date() })
 					.where(eq(phoneNumber.id, row.id))
 					.returning();
 			} catch (err) {

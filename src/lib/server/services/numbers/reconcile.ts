@@ -1,4 +1,4 @@
-import { desc, ne } from 'drizzle-orm';
+import { and, desc, inArray, ne } from 'drizzle-orm';
 import { phoneNumber, numberReconcileRun, twilioAccount, type DriftItem } from '../../db/schema/index';
 import { UpstreamError } from '../../elevenlabs/client';
 import { TwilioProviderError, type OwnedNumber } from '../../twilio/index';
@@ -24,16 +24,21 @@ export interface ReconcileReport {
 	error: string | null;
 }
 
-export async function reconcileNumbers({ ctx }: { ctx: ServiceCtx }): Promise<ReconcileReport> {
+/** `twilioAccountIds` narrows the run to some accounts and their numbers (the scheduled job checks them all). */
+export async function reconcileNumbers({ ctx, input = {} }: { ctx: ServiceCtx; input?: { twilioAccountIds?: string[] } }): Promise<ReconcileReport> {
 	assertPlatformActor(ctx.actor);
 	const drift: DriftItem[] = [];
 	let error: string | null = null;
-	const rows = await ctx.db.select().from(phoneNumber).where(ne(phoneNumber.status, 'released'));
+	const only = input.twilioAccountIds;
+	const rows = await ctx.db
+		.select()
+		.from(phoneNumber)
+		.where(and(ne(phoneNumber.status, 'released'), only ? inArray(phoneNumber.twilioAccountId, only) : undefined));
 	const stable = rows.filter((r) => r.status === 'active');
 	const ours = new Set(rows.map((r) => r.e164));
 	try {
 		const twilioNumbers = new Map<string, OwnedNumber>();
-		for (const account of await ctx.db.select().from(twilioAccount)) {
+		for (const account of await ctx.db.select().from(twilioAccount).where(only ? inArray(twilioAccount.id, only) : undefined)) {
 			for (const n of await twilioFor(account).listOwned()) twilioNumbers.set(n.e164, n);
 		}
 		const connectionIds = new Set(rows.map((r) => r.connectionId));
