@@ -5,7 +5,9 @@ import { systemActor, userActor } from '../../src/lib/server/services/context';
 import { advanceNumber, assignNumber, buyNumber, releaseNumber, searchAvailableNumbers } from '../../src/lib/server/services/numbers/index';
 import { reconcileNumbers } from '../../src/lib/server/services/numbers/reconcile';
 import { createTestTenant } from '../factories/tenant';
-import { createTestUser } from '../factories/users';
+import { createTestMember, createTestUser, signedInContext } from '../factories/users';
+import { createCallerFactory } from '../../src/lib/server/trpc/init';
+import { appRouter } from '../../src/lib/server/trpc/root';
 import { startProviders, type Providers } from '../factories/numbers';
 import { connectTestStores } from '../setup/stores';
 
@@ -186,5 +188,39 @@ describe('number pool lifecycle', () => {
 		const retried = await advanceNumber({ db, actor: systemActor('job:numbers.resume') }, number.id);
 		expect(retried).toMatchObject({ status: 'released', error: null });
 		await expectGone(number.id, e164);
+	});
+});
+
+describe('tenant admins and the pool', () => {
+	it('claim a pool number with their agent, see it as theirs, and give it back; other tenants cannot touch it', async () => {
+		const createCaller = createCallerFactory(appRouter);
+		const member = await createTestMember(db, tenantId, 'tenant_admin');
+		const caller = createCaller((await signedInContext(db, member.id, { activeTenantId: tenantId })).ctx);
+		const other = await createTestTenant(db);
+		const otherAdmin = await createTestMember(db, other.id, 'tenant_admin');
+		const otherCaller = createCaller((await signedInContext(db, otherAdmin.id, { activeTenantId: other.id })).ctx);
+		const e164 = nextE164();
+		const { number } = await buyAndAssign(e164);
+
+		expect((await caller.tenantNumbers.list()).pool.map((n) => n.e164)).toContain(e164);
+		const claimed = await caller.tenantNumbers.claim({ numberId: number.id, agentId });
+		expect(claimed.number).toMatchObject({ tenantId, agentId, status: 'active' });
+		await expectProvisioned(number.id, e164, agentId);
+		const mine = await caller.tenantNumbers.list();
+		expect(mine.mine.map((n) => n.e164)).toContain(e164);
+		expect(mine.pool.map((n) => n.e164)).not.toContain(e164);
+
+		// Another tenant sees nothing of it and cannot give it back or claim it.
+		const theirs = await otherCaller.tenantNumbers.list();
+		expect([...theirs.mine, ...theirs.pool].map((n) => n.e164)).not.toContain(e164);
+		await expect(otherCaller.tenantNumbers.giveBack({ numberId: number.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+		await expect(otherCaller.tenantNumbers.claim({ numberId: number.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+		// An agent of another tenant cannot be put on it.
+		await expect(caller.tenantNumbers.claim({ numberId: number.id, agentId: 'agent_unknown' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+		await caller.tenantNumbers.giveBack({ numberId: number.id });
+		expect(await row(number.id)).toMatchObject({ tenantId: null, agentId: null, status: 'active' });
+		expect([...p.el.state.phoneNumbers.values()].find((n) => n.phone_number === e164)!.agent_id).toBeNull();
+		await releaseNumber({ ctx: ctx(), input: { numberId: number.id, confirmE164: e164 } });
 	});
 });

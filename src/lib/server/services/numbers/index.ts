@@ -195,7 +195,8 @@ async function setAssignment(
 		});
 	});
 	const advance = await advanceNumber(ctx, numberId);
-	return { number: await numberViewOrThrow(ctx.db, numberId, scope), advance };
+	// Unscoped on purpose: the scope was checked above, and giving a number back takes it out of the scope.
+	return { number: await numberViewOrThrow(ctx.db, numberId), advance };
 }
 
 export async function assignNumber({
