@@ -522,9 +522,12 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 
 	// ---------------------------------------------------------------- account
 
-	// What "test connection" reads: the key's user and subscription (UserResponseModel's required keys).
+	// What "test connection" reads: the key's user and subscription (UserResponseModel's required keys, plus the
+	// ones SDK 2.73 requires: workspace_id, seat_type, and the subscription's overage and workspace counters).
 	route('GET', '/v1/user', () => ({
 		user_id: 'emulator-user',
+		workspace_id: 'emulator-workspace',
+		seat_type: 'workspace_admin',
 		first_name: 'Emulated workspace',
 		is_new_user: false,
 		xi_api_key: null,
@@ -539,6 +542,9 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 			character_count: 0,
 			character_limit: 500_000,
 			max_character_limit_extension: null,
+			max_credit_limit_extension: 0,
+			professional_voice_slots_used_in_workspace: 0,
+			current_overage: { amount: '0.00', currency: 'usd' },
 			can_extend_character_limit: false,
 			allowed_to_extend_character_limit: false,
 			voice_slots_used: 0,
