@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phoneNumber } from '../../src/lib/server/db/schema/index';
 import { systemActor, userActor } from '../../src/lib/server/services/context';
-import { advanceNumber, assignNumber, buyNumber, releaseNumber, searchAvailableNumbers } from '../../src/lib/server/services/numbers/index';
+import { advanceNumber, assignNumber, buyNumber, releaseNumber, resumePendingNumbers, searchAvailableNumbers } from '../../src/lib/server/services/numbers/index';
 import { reconcileNumbers } from '../../src/lib/server/services/numbers/reconcile';
 import { createTestTenant } from '../factories/tenant';
 import { createTestMember, createTestUser, signedInContext } from '../factories/users';
@@ -143,6 +143,20 @@ describe('number pool lifecycle', () => {
 		await expectProvisioned(number.id, e164, null);
 		await releaseNumber({ ctx: ctx(), input: { numberId: number.id, confirmE164: e164 } });
 		await expectGone(number.id, e164);
+	});
+
+	it('the resume job leaves a failed step alone until its retry is due, then finishes it', async () => {
+		const e164 = nextE164();
+		p.twilio.failNext({ count: 1, status: 503, method: 'POST', pathContains: '/IncomingPhoneNumbers.json' });
+		const { number } = await buyAndAssign(e164);
+		const job = { db, actor: systemActor('job:numbers.resume') };
+		expect(await resumePendingNumbers({ ctx: job, input: { numberIds: [number.id] } })).toEqual([]);
+		expect((await row(number.id)).status).toBe('purchasing');
+		const due = new Date((await row(number.id)).nextAttemptAt!.getTime() + 1);
+		const ran = await resumePendingNumbers({ ctx: job, input: { numberIds: [number.id], now: due } });
+		expect(ran).toEqual([{ numberId: number.id, status: 'active', error: null, ran: true }]);
+		await expectProvisioned(number.id, e164, null);
+		await releaseNumber({ ctx: ctx(), input: { numberId: number.id, confirmE164: e164 } });
 	});
 
 	it('assign: ElevenLabs fails to set the agent → waits in syncing with the wanted agent, the retry sets it', async () => {

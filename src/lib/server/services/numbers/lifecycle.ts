@@ -123,7 +123,7 @@ export async function advanceNumber(ctx: ServiceCtx, numberId: string): Promise<
 }
 
 /** The resume job's verb: advances every number whose retry is due (oldest first, at most `limit`). */
-export async function resumePendingNumbers({ ctx, input = {} }: { ctx: ServiceCtx; input?: { limit?: number; now?: Date } }) {
+export async function resumePendingNumbers({ ctx, input = {} }: { ctx: ServiceCtx; input?: { limit?: number; now?: Date; numberIds?: string[] } }) {
 	const now = input.now ?? new Date();
 	const due = await (ctx.db as DbOrTx)
 		.select({ id: phoneNumber.id })
@@ -131,6 +131,7 @@ export async function resumePendingNumbers({ ctx, input = {} }: { ctx: ServiceCt
 		.where(
 			and(
 				inArray(phoneNumber.status, [...TRANSITIONAL_NUMBER_STATUSES]),
+				input.numberIds ? inArray(phoneNumber.id, input.numberIds) : undefined,
 				or(isNull(phoneNumber.nextAttemptAt), lte(phoneNumber.nextAttemptAt, now))
 			)
 		)
