@@ -45,9 +45,10 @@ it('an admin buys a number, assigns it to a tenant’s agent, and a call to it l
 	const accountSid = `AC${randomBytes(16).toString('hex')}`;
 	const authToken = `tw_e2e_${randomBytes(8).toString('hex')}`;
 	const agentId = `agent_e2e_${suffix}`;
-	el = await startElevenLabsEmulator({ apiKey, agents: [{ agentId, name: `Reception ${suffix}` }], progression: { inProgressAfterMs: 50, processingAfterMs: 100, finalAfterMs: 150 } });
+	// Fresh seeds: conversation ids are global and the test database outlives the run, so an id drawn by an earlier
+	// run's emulator must not come back (it would update that run's row, in that run's tenant).
+	el = await startElevenLabsEmulator({ apiKey, seed: randomBytes(4).readUInt32LE(), agents: [{ agentId, name: `Reception ${suffix}` }], progression: { inProgressAfterMs: 50, processingAfterMs: 100, finalAfterMs: 150 } });
 	el.state.phoneNumbers.clear();
-	// A fresh seed: the available numbers differ from any earlier run's (whose rows stay in the test database).
 	twilio = await startTwilioEmulator({ accountSid, authToken, seed: randomBytes(4).readUInt32LE() });
 
 	const t = await createTestTenant(db, { name: `Bright Smiles ${suffix}` });

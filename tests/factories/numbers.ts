@@ -13,9 +13,11 @@ export async function startProviders(db: DbOrTx, opts: { agents?: Array<{ agentI
 	const accountSid = `AC${randomBytes(16).toString('hex')}`;
 	const authToken = `tw_${randomBytes(12).toString('hex')}`;
 	const apiKey = `sk_${randomBytes(12).toString('hex')}`;
-	const twilio: TwilioEmulator = await startTwilioEmulator({ accountSid, authToken });
+	// Fresh seeds: ids and numbers the emulators draw must not repeat an earlier run's (the test database keeps them).
+	const twilio: TwilioEmulator = await startTwilioEmulator({ accountSid, authToken, seed: randomBytes(4).readUInt32LE() });
 	const el: ElevenLabsEmulator = await startElevenLabsEmulator({
 		apiKey,
+		seed: randomBytes(4).readUInt32LE(),
 		agents: opts.agents ?? [{ agentId: `agent_${randomBytes(4).toString('hex')}`, name: 'Front desk' }],
 		progression: { inProgressAfterMs: 50, processingAfterMs: 100, finalAfterMs: 150 }
 	});
