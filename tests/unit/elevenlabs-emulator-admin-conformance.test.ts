@@ -111,6 +111,17 @@ describe('admin endpoints of the ElevenLabs emulator', () => {
 		expect(again).toMatchObject({ status: 400 });
 	});
 
+	it('holds a scheduled batch until its time, and a cancelled one never dials', async () => {
+		const number = [...emulator.state.phoneNumbers.values()].find((p) => p.agent_id === 'agent_front')!;
+		const at = Math.floor(Date.now() / 1000) + 3600;
+		const batch = await ours.submitBatch({ callName: 'Later', agentId: 'agent_front', phoneNumberId: number.phone_number_id, scheduledTimeUnix: at, recipients: [{ phoneNumber: '+14155553000' }] });
+		expect(batch).toMatchObject({ status: 'pending', scheduled_time_unix: at, total_calls_dispatched: 0 });
+		await ours.cancelBatch(batch.id);
+		const detail = await ours.getBatch(batch.id);
+		expect(detail.status).toBe('cancelled');
+		expect(detail.recipients.map((r) => [r.status, r.conversation_id ?? null])).toEqual([['cancelled', null]]);
+	});
+
 	it('answers the account check the SDK and "test connection" read', async () => {
 		const user = await sdk.user.get();
 		expect(user.userId).toBe('emulator-user');

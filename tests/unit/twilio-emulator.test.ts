@@ -101,5 +101,10 @@ describe('twilio emulator with the official twilio SDK', () => {
 		const bought = await client.incomingPhoneNumbers.list({ phoneNumber: '+15125550101' });
 		expect(bought).toHaveLength(1);
 		await client.incomingPhoneNumbers(bought[0].sid).remove();
+
+		// The same over HTTP, for an emulator running on its own (npm run emulator:twilio).
+		await fetch(`${emulator.url}/_emulator/fail-next`, { method: 'POST', body: JSON.stringify({ status: 429, method: 'GET' }) });
+		expect(await client.incomingPhoneNumbers.list().catch((e: unknown) => e)).toMatchObject({ status: 429, code: 20429 });
+		expect(await client.incomingPhoneNumbers.list()).toEqual([]);
 	});
 });

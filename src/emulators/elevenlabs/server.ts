@@ -480,8 +480,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 				};
 			})
 		});
-		// Scheduling is not emulated: calls are dialled at once, scheduled_time_unix is only echoed.
-		state.dispatchBatch(batch);
+		// A batch scheduled in the future waits (pending) until its time; cancelling it first means no call is placed.
+		state.dispatchBatchWhenDue(batch);
 		return state.batchJson(batch, false);
 	});
 

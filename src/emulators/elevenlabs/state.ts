@@ -366,8 +366,18 @@ export class EmulatorState {
 		return rec;
 	}
 
+	/** Dials the batch now, or at its scheduled time (unless it is cancelled by then). */
+	dispatchBatchWhenDue(batch: BatchRecord): void {
+		const waitMs = batch.scheduled_time_unix * 1000 - this.now();
+		if (waitMs <= 0) return this.dispatchBatch(batch);
+		this.schedule(waitMs, () => {
+			if (!batch.cancelled) this.dispatchBatch(batch);
+		});
+	}
+
 	/** Dials every recipient of a batch that has no conversation yet. */
 	dispatchBatch(batch: BatchRecord): void {
+		if (batch.cancelled) return;
 		for (const r of batch.recipients) {
 			if (r.conversation_id) continue;
 			this.createConversation({
@@ -661,7 +671,7 @@ export class EmulatorState {
 
 	batchJson(batch: BatchRecord, detailed: boolean): Json {
 		const agent = this.agents.get(batch.agent_id);
-		const statuses = batch.recipients.map((r) => this.recipientStatus(r));
+		const statuses = batch.recipients.map((r) => this.recipientStatus(r, batch));
 		const finished = statuses.filter((s) => s === 'completed' || s === 'failed' || s === 'voicemail').length;
 		const dispatched = batch.recipients.filter((r) => r.conversation_id).length;
 		const status = batch.cancelled
@@ -707,9 +717,9 @@ export class EmulatorState {
 		return json;
 	}
 
-	private recipientStatus(r: BatchRecipientRecord): string {
+	private recipientStatus(r: BatchRecipientRecord, batch?: BatchRecord): string {
 		const c = r.conversation_id ? this.conversations.get(r.conversation_id) : undefined;
-		if (!c) return r.conversation_id ? 'completed' : 'pending';
+		if (!c) return r.conversation_id ? 'completed' : batch?.cancelled ? 'cancelled' : 'pending';
 		switch (c.status) {
 			case 'initiated':
 				return 'initiated';

@@ -283,6 +283,15 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
 
 	async function handleWithFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const path = new URL(req.url ?? '/', 'http://twilio').pathname;
+		// Control endpoint (no auth), like the ElevenLabs emulator's: POST a TwilioFault as JSON.
+		if (path === '/_emulator/fail-next' && req.method === 'POST') {
+			const chunks: Buffer[] = [];
+			for await (const c of req) chunks.push(c as Buffer);
+			const f = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Partial<TwilioFault>;
+			const fault = { count: Number(f.count ?? 1), status: Number(f.status ?? 500), method: f.method, pathContains: f.pathContains, after: f.after === true };
+			if (fault.count > 0) faults.push(fault);
+			return send(res, 200, { ok: true });
+		}
 		const fault = takeFault(req.method ?? 'GET', path);
 		if (!fault) return handle(req, res);
 		const error = new TwilioError(fault.status, fault.status === 429 ? 20429 : 20500, fault.status === 429 ? 'Too Many Requests' : 'Internal Server Error');

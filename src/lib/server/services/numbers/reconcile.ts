@@ -1,6 +1,7 @@
 import { and, desc, inArray, ne } from 'drizzle-orm';
 import { phoneNumber, numberReconcileRun, twilioAccount, type DriftItem } from '../../db/schema/index';
 import { UpstreamError } from '../../elevenlabs/client';
+import { DomainError } from '../../errors';
 import { TwilioProviderError, type OwnedNumber } from '../../twilio/index';
 import { assertPlatformActor } from '../../ingest/context';
 import type { UpstreamPhoneNumber } from '../../elevenlabs/management';
@@ -67,7 +68,8 @@ export async function reconcileNumbers({ ctx, input = {} }: { ctx: ServiceCtx; i
 			if (!ours.has(e164) && twilioNumbers.has(e164))
 				drift.push({ kind: 'untracked_at_elevenlabs', e164, numberId: null, detail: `Imported into ElevenLabs (${p.phone_number_id}) but not in the pool` });
 	} catch (err) {
-		if (!(err instanceof UpstreamError || err instanceof TwilioProviderError)) throw err;
+		// A disabled connection or a deleted account is drift information too, not a crash of the job.
+		if (!(err instanceof UpstreamError || err instanceof TwilioProviderError || err instanceof DomainError)) throw err;
 		error = `Could not read the providers: ${err.message}`.slice(0, 500);
 	}
 	const [run] = await ctx.db
