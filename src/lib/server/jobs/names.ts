@@ -9,7 +9,10 @@ export const JOBS = {
 	// Polling sync: a one-minute cron tick queues a run per connection that is due (see handlers/conversation-sync.ts).
 	'conversation.sync-tick': z.object({}),
 	// queuedAt (ISO): a run queued before the connection's last poll finished is skipped as redundant.
-	'conversation.sync': z.object({ connectionId: z.string().uuid(), queuedAt: z.iso.datetime().optional() })
+	'conversation.sync': z.object({ connectionId: z.string().uuid(), queuedAt: z.iso.datetime().optional() }),
+	// Phone-number pool: a one-minute tick advances numbers whose failed step is due again; reconcile reports drift.
+	'numbers.resume': z.object({}),
+	'numbers.reconcile': z.object({})
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -1,9 +1,11 @@
 import { router } from './init';
+import { agentsRouter, tenantAgentsRouter } from './routers/agents';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { callsRouter } from './routers/calls';
 import { ingestionRouter } from './routers/ingestion';
 import { membersRouter } from './routers/members';
+import { numbersRouter, tenantNumbersRouter } from './routers/numbers';
 import { systemRouter } from './routers/system';
 import { tenantsRouter } from './routers/tenants';
 
@@ -14,7 +16,11 @@ export const appRouter = router({
 	members: membersRouter,
 	audit: auditRouter,
 	calls: callsRouter,
-	ingestion: ingestionRouter
+	ingestion: ingestionRouter,
+	agents: agentsRouter,
+	tenantAgents: tenantAgentsRouter,
+	numbers: numbersRouter,
+	tenantNumbers: tenantNumbersRouter
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,3 +4,4 @@ export * from './auth';
 export * from './audit';
 export * from './ingest';
 export * from './roles';
+export * from './numbers';

@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '../../analytics/client';
 import type { JobName, JobPayload } from '../names';
 import { conversationSyncHandler, conversationSyncTickHandler } from './conversation-sync';
 import { heartbeatHandler } from './heartbeat';
+import { numbersReconcileHandler, numbersResumeHandler } from './numbers';
 import { outboxRelayHandler } from './outbox-relay';
 import { webhookProcessHandler } from './webhook-process';
 
@@ -31,5 +32,7 @@ export const handlers: JobHandler[] = [
 	webhookProcessHandler as JobHandler,
 	outboxRelayHandler as JobHandler,
 	conversationSyncTickHandler as JobHandler,
-	conversationSyncHandler as JobHandler
+	conversationSyncHandler as JobHandler,
+	numbersResumeHandler as JobHandler,
+	numbersReconcileHandler as JobHandler
 ];

@@ -4,6 +4,7 @@ import { env } from '../../env';
 import { mapAgent } from '../agents/index';
 import { createConnection, listConnections, openConnectionCredentials, updateConnection } from '../connections/index';
 import { systemActor, type ServiceCtx } from '../context';
+import { listTwilioAccounts, saveTwilioAccount } from '../numbers/twilio-accounts';
 import { seedDemo } from './seed';
 
 // What `npm start` needs to run the product against the emulators: the demo tenants and users, an ElevenLabs
@@ -60,14 +61,21 @@ export async function seedDemoProduct(opts: { emulatorBaseUrl: string; origin: s
 			});
 		}
 
+		// The number pool buys from the Twilio emulator `npm start` runs (base URL: env TWILIO_BASE_URL).
+		const twilioAccountSid = 'AC' + 'de'.repeat(16);
+		const twilioAuthToken = 'demo-twilio-token';
+		if (!(await listTwilioAccounts({ ctx })).some((a) => a.accountSid === twilioAccountSid)) {
+			await saveTwilioAccount({ ctx, input: { name: 'Demo Twilio', accountSid: twilioAccountSid, authToken: twilioAuthToken } });
+		}
+
 		return {
 			connectionId: connection.id,
 			apiKey: creds.apiKey,
 			webhookSecret: creds.webhookSecret,
 			webhookUrl: `${opts.origin.replace(/\/$/, '')}${connection.webhookPath}`,
 			emulatorAgents: DEMO_AGENTS.map((a) => `${a.agentId}=${a.numbers.join('|')}`).join(','),
-			twilioAccountSid: 'AC' + 'de'.repeat(16),
-			twilioAuthToken: 'demo-twilio-token',
+			twilioAccountSid,
+			twilioAuthToken,
 			signIns: seeded.users.map((u) => ({ email: u.email, password: u.password, what: u.role }))
 		};
 	} finally {
