@@ -28,6 +28,9 @@ const CONNECTION_CODES = new Set([
 	'57P03'
 ]);
 
+// node-postgres (pg-boss's driver) reports a connection the server dropped without a code.
+const CONNECTION_MESSAGES = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)$/;
+
 function codeOf(e: unknown): string | undefined {
 	const c = (e as { code?: unknown } | null)?.code;
 	return typeof c === 'string' ? c : undefined;
@@ -46,6 +49,8 @@ export function isPostgresUnavailable(err: unknown): boolean {
 		seen.add(e);
 		const code = codeOf(e);
 		if (code && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+		const message = (e as { message?: unknown }).message;
+		if (!code && typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
 		stack.push((e as { cause?: unknown }).cause);
 		const inner = (e as { errors?: unknown }).errors;
 		if (Array.isArray(inner)) stack.push(...inner);

@@ -125,11 +125,15 @@ async function runUnderLease(
 	body: (term: LeaseTerm) => Promise<void>
 ): Promise<void> {
 	const end = Date.now() + opts.durationMs;
+	// Until the lease is first held, a busy lock is waited for this long in all (failed tries during an outage
+	// included): the run that holds it may be ending. Once held and lost, a busy lock means another run took over.
+	const waitUntil = Date.now() + (opts.waitForLeaseMs ?? 10_000);
 	let leaseAnnounced = false;
 	let failures = 0;
-	for (let first = true; Date.now() < end && !opts.signal?.aborted; first = false) {
+	while (Date.now() < end && !opts.signal?.aborted) {
 		try {
-			const r = await withLease(sql, id, { waitMs: first ? (opts.waitForLeaseMs ?? 10_000) : 0, signal: opts.signal }, async (lease) => {
+			const waitMs = report.ran ? 0 : Math.max(0, Math.min(waitUntil, end) - Date.now());
+			const r = await withLease(sql, id, { waitMs, signal: opts.signal }, async (lease) => {
 				report.ran = true;
 				failures = 0;
 				if (!leaseAnnounced) {
@@ -150,7 +154,8 @@ async function runUnderLease(
 		} catch (err) {
 			if (!(err instanceof LeaseLostError) && !reportFailure(component, err, 'failed rounds')) throw err;
 			failures++;
-			await sleep(backoff(failures), opts.signal);
+			// Short: taking the lease again is one connection attempt, and the loop's work waits for it.
+			await sleep(Math.min(2_000, backoff(failures)), opts.signal);
 		}
 	}
 }
@@ -264,11 +269,13 @@ export async function runInboxProcessorLoop(
 						report.errors++;
 						if (err instanceof LeaseLostError) throw err;
 						failures++;
-						if (!handledAsOutage(PROCESSOR_COMPONENT, err, signal)) {
+						const outage = handledAsOutage(PROCESSOR_COMPONENT, err, signal);
+						if (!outage) {
 							errors.record(null, 'processor', err instanceof Error ? err.message : String(err));
 							log.warn('inbox processor round failed', { err, failures });
 						}
-						await sleep(backoff(failures), signal);
+						// During an outage, try again soon: the intake keeps accepting while PostgreSQL is up.
+						await sleep(outage ? Math.min(2_000, backoff(failures)) : backoff(failures), signal);
 					}
 				}
 			} finally {
