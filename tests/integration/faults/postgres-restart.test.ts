@@ -88,9 +88,20 @@ async function retrying<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
 	}
 }
 
+/** Fails at once, with its last log lines, if a product process has exited. */
+function assertChildrenAlive() {
+	for (const c of children) {
+		if (c.proc.exitCode !== null || c.proc.signalCode !== null) {
+			const last = c.lines.slice(-30).map((l) => l.text).join('\n');
+			throw new Error(`${c.name} exited (${c.proc.exitCode ?? c.proc.signalCode}); its last lines:\n${last}`);
+		}
+	}
+}
+
 async function until(what: string, ms: number, fn: () => Promise<boolean>) {
 	const end = Date.now() + ms;
 	while (Date.now() < end) {
+		assertChildrenAlive();
 		if (await fn().catch(() => false)) return;
 		await sleep(250);
 	}
@@ -267,7 +278,7 @@ it.skipIf(!localStores)('stays up and loses nothing through PostgreSQL restarts 
 	note('inbox and outbox drained');
 
 	// No product process exited (the web server replaces a web process that dies, and would say so).
-	for (const c of children) expect({ name: c.name, exitCode: c.proc.exitCode, signal: c.proc.signalCode }).toEqual({ name: c.name, exitCode: null, signal: null });
+	assertChildrenAlive();
 	expect(web.lines.filter((l) => l.text.includes('web process died'))).toEqual([]);
 
 	// The faults were real: deliveries were refused with 503 during the fast restart, /healthz saw it.
