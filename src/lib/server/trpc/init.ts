@@ -10,6 +10,7 @@ import type { DbOrTx } from '../db/client';
 import { getDb } from '../db/index';
 import { toTRPCError } from '../errors';
 import { log } from '../log';
+import { reportFailure, reportSuccess } from '../outage';
 import { userActor, type Actor, type TenantRef } from '../services/context';
 import { resolveTenantAccess, type TenantAccess } from '../services/tenants/access';
 
@@ -103,14 +104,20 @@ const t = initTRPC.context<Context>().create({
 	}
 });
 
+const API_COMPONENT = 'api';
+
 // Domain errors become their tRPC code once, here; unknown errors become a generic message, logged with the cause.
 const errorMapping = t.middleware(async ({ next, path }) => {
 	const res = await next();
-	if (res.ok) return res;
+	if (res.ok) {
+		reportSuccess(API_COMPONENT);
+		return res;
+	}
 	// tRPC wraps anything that is not a TRPCError as INTERNAL_SERVER_ERROR with the original as its cause.
 	const original = res.error.code === 'INTERNAL_SERVER_ERROR' && res.error.cause ? res.error.cause : res.error;
 	const mapped = toTRPCError(original);
-	if (mapped.code === 'INTERNAL_SERVER_ERROR') log.error('procedure failed', { path, err: original });
+	// PostgreSQL being away is an outage, summarised once by the reporter rather than a stack per call.
+	if (mapped.code === 'INTERNAL_SERVER_ERROR' && !reportFailure(API_COMPONENT, original, 'procedure calls failed')) log.error('procedure failed', { path, err: original });
 	throw mapped;
 });
 
