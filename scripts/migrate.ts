@@ -1,4 +1,5 @@
-// Migrates both stores: `npm run migrate` (uses DATABASE_URL and CLICKHOUSE_URL).
+// Migrates both stores: `npm run migrate` (uses DATABASE_URL and CLICKHOUSE_URL), then rewrites clickhouse/schema.sql
+// (`-- --no-snapshot` skips that).
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { clickhouseTarget, env } from '../src/lib/server/env';
@@ -11,7 +12,7 @@ try {
 		databaseUrl: e.DATABASE_URL,
 		clickhouse: clickhouseTarget(e),
 		root,
-		writeSnapshot: process.argv.includes('--snapshot'),
+		writeSnapshot: !process.argv.includes('--no-snapshot'),
 		log: (m) => console.log(`[migrate] ${m}`)
 	});
 } catch (err) {

@@ -1,13 +1,15 @@
-// `npm start`: stores → migrations → demo seed → build → emulators + web + worker. Ctrl-C stops what it started.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// `npm start`: stores → migrations → demo seed → build → emulators + web + worker. Each of those four is supervised
+// (scripts/lib/supervisor.ts): one that exits unexpectedly is restarted with backoff. Ctrl-C stops what it started.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SupervisedProcess } from './lib/supervisor';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (m: string) => console.log(`[start] ${m}`);
-const children: { name: string; proc: ChildProcess }[] = [];
+const children: SupervisedProcess[] = [];
 let storesStartedHere = false;
 let shuttingDown = false;
 
@@ -17,27 +19,37 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) 
 }
 
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv) {
-	const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
-	proc.on('exit', (code, signal) => {
-		if (shuttingDown) return;
-		console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
-		void shutdown(1);
-	});
-	children.push({ name, proc });
+	const child = new SupervisedProcess(
+		{ name, command: process.execPath, args, cwd: root, env },
+		{ say: (m) => console.error(`[start] ${m}`) }
+	);
+	child.start();
+	children.push(child);
 }
 
 async function shutdown(code: number) {
 	if (shuttingDown) return;
 	shuttingDown = true;
 	say('stopping…');
-	for (const { proc } of children.toReversed()) if (proc.exitCode === null) proc.kill('SIGTERM');
-	// Give each child its graceful stop (the worker finishes in-flight jobs), then make sure nothing lingers.
-	const force = setTimeout(() => children.forEach(({ proc }) => proc.exitCode === null && proc.kill('SIGKILL')), 40_000);
-	await Promise.all(children.map(({ proc }) => new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)))));
-	clearTimeout(force);
+	// Each child gets its graceful stop (the worker finishes in-flight jobs), then SIGKILL after 40 s.
+	await Promise.all(children.toReversed().map((c) => c.stop('SIGTERM', 40_000)));
 	if (storesStartedHere) run('bash', ['scripts/stores.sh', 'down']);
 	say('stopped');
 	process.exit(code);
+}
+
+let firstSignalAt = 0;
+function onSignal() {
+	if (!shuttingDown) {
+		firstSignalAt = Date.now();
+		return void shutdown(0);
+	}
+	// Under `npm start` one Ctrl-C arrives twice (from the terminal and passed on by npm): only a second press,
+	// a moment later, means "do not wait for graceful stops".
+	if (Date.now() - firstSignalAt < 2000) return;
+	say('stopping now');
+	for (const c of children) c.kill();
+	process.exit(130);
 }
 
 function appSecret(): string {
@@ -52,8 +64,8 @@ function appSecret(): string {
 }
 
 async function main() {
-	process.once('SIGINT', () => void shutdown(0));
-	process.once('SIGTERM', () => void shutdown(0));
+	process.on('SIGINT', onSignal);
+	process.on('SIGTERM', onSignal);
 
 	const port = Number(process.env.PORT ?? 3000);
 	const env: NodeJS.ProcessEnv = {
@@ -116,6 +128,7 @@ async function main() {
     sign in as ${demo.signIns.map((s) => `${s.email} / ${s.password} (${s.what})`).join('\n             ')}
     health:   ${env.ORIGIN}/healthz
     emulated ElevenLabs at ${env.ELEVENLABS_BASE_URL} sends a call every few seconds to the demo tenant.
+  A process that exits unexpectedly is restarted (logged here as [start]).
   Press Ctrl-C to stop everything this command started.
 `);
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/tenant-call-totals';
+import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import { mapAgent } from '../../src/lib/server/services/agents/index';
 import { listQuarantine, releaseQuarantine } from '../../src/lib/server/services/quarantine/index';

@@ -4,7 +4,7 @@ import { conversation, elevenlabsAgent, outbox } from '../../src/lib/server/db/s
 import { factEventId, retractionEventId } from '../../src/lib/server/ingest/facts';
 import { mapAgent } from '../../src/lib/server/services/agents/index';
 import { listQuarantine } from '../../src/lib/server/services/quarantine/index';
-import { releaseQuarantinedBatch } from '../../src/lib/server/ingest/upsert';
+import { releaseQuarantinedBatch } from '../../src/lib/server/services/quarantine/index';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, factoryActor, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';

@@ -34,6 +34,7 @@ export function toTRPCError(err: unknown): TRPCError {
 	return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong', cause: err });
 }
 
+/** The HTTP status of an expected failure (plain endpoints: uploads, downloads); anything else is a 500. */
 export function httpStatusOf(err: unknown): number {
 	return err instanceof DomainError ? DOMAIN_ERROR_CODES[err.code].http : 500;
 }

@@ -8,7 +8,7 @@ import { getDb } from './db/index';
 import { getWebhookIntake } from './ingest/intake';
 import { handleElevenLabsWebhookRequest, webhookConnectionFromPath } from './ingest/webhook-http';
 import { log } from './log';
-import { followWebhookConnectionChanges } from './services/connections/index';
+import { followWebhookConnectionChanges } from './ingest/connections';
 import { drainTrackingIntake, getTrackingIntake } from './services/tracking/index';
 import { handleTrackingRequest } from './web-tracking';
 

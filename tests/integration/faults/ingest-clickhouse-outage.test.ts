@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/tenant-call-totals';
-import { queryTenantDailyCalls } from '../../../src/lib/server/analytics/queries/tenant-daily-calls';
+import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-totals';
+import { queryTenantDailyCalls } from '../../../src/lib/server/analytics/queries/calls/tenant-daily-calls';
 import { outbox } from '../../../src/lib/server/db/schema/index';
 import { postCallTranscriptionEventSchema } from '../../../src/lib/server/elevenlabs/types';
 import { checkHealth } from '../../../src/lib/server/health';
@@ -11,6 +11,7 @@ import { snapshotFromTranscriptionEvent } from '../../../src/lib/server/ingest/s
 import { upsertConversationSnapshots } from '../../../src/lib/server/ingest/upsert';
 import { createTestConnection, factoryActor, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
 import { connectTestStores } from '../../setup/stores';
 
 // Stops the real ClickHouse server under a running relay loop: rows wait in the outbox, /healthz's outbox
@@ -37,14 +38,6 @@ async function addCalls(connectionId: string, agentId: string, n: number, durati
 const pending = async (connectionId: string) =>
 	(await stores.db.db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(eq(outbox.connectionId, connectionId)))[0].n;
 
-async function until(what: string, ms: number, fn: () => Promise<boolean>) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await fn()) return;
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}
 
 it('holds rows in the outbox while ClickHouse is down and drains them, exactly, when it returns', { timeout: 180_000 }, async () => {
 	const t = await createTestTenant(stores.db.db);
@@ -53,7 +46,7 @@ it('holds rows in the outbox while ClickHouse is down and drains them, exactly, 
 	const stop = new AbortController();
 	storesSh('stop-clickhouse');
 	const loop = runOutboxRelayLoop(
-		{ db: stores.db, ch: stores.ch, actor: factoryActor },
+		{ db: stores.db, ch: stores.ch },
 		// settleMs is shortened only so an in-doubt batch (a reset socket on restart) does not slow the test.
 		{ durationMs: 150_000, batchRows: 500, batchMs: 50, pollMs: 200, settleMs: 3_000, signal: stop.signal }
 	);
@@ -69,7 +62,7 @@ it('holds rows in the outbox while ClickHouse is down and drains them, exactly, 
 		expect(health.components.outbox.oldestPendingSeconds as number).toBeGreaterThanOrEqual(2);
 
 		storesSh('start-clickhouse');
-		await until('the outbox to drain', 90_000, async () => (await pending(conn.id)) === 0);
+		await eventually(async () => (await pending(conn.id)) === 0, { what: 'the outbox to drain', timeoutMs: 90_000, intervalMs: 250 });
 	} finally {
 		stop.abort();
 		const report = await loop;

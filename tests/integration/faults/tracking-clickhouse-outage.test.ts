@@ -6,7 +6,6 @@ import { queryRows } from '../../../src/lib/server/analytics/client';
 import { sql as chSql } from '../../../src/lib/server/analytics/literal';
 import { outbox, trackingEvent } from '../../../src/lib/server/db/schema/index';
 import { runOutboxRelayLoop } from '../../../src/lib/server/ingest/loops';
-import { factoryActor } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
 import { createTrackedCampaign, startTrackingServer, testTrackingIntake } from '../../factories/tracked-recipients';
 import { connectTestStores } from '../../setup/stores';
@@ -37,7 +36,7 @@ it('counts scans made while ClickHouse is stopped exactly once after it returns'
 	const stop = new AbortController();
 	storesSh('stop-clickhouse');
 	const loop = runOutboxRelayLoop(
-		{ db: stores.db, ch: stores.ch, actor: factoryActor },
+		{ db: stores.db, ch: stores.ch },
 		// settleMs is shortened only so an in-doubt batch (a reset socket on restart) does not slow the test.
 		{ durationMs: 150_000, batchRows: 500, batchMs: 50, pollMs: 200, settleMs: 3_000, signal: stop.signal }
 	);

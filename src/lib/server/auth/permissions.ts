@@ -1,11 +1,10 @@
 // Who may do what inside a tenant. One place: the tRPC ladder, services and pages all ask `can(role, capability)`.
 // The README role matrix is the contract; tests/integration/access-matrix.test.ts holds this file to it.
 
-export const TENANT_ROLES = ['viewer', 'finance', 'marketer', 'tenant_admin'] as const;
-export type TenantRole = (typeof TENANT_ROLES)[number];
+import type { EffectiveRole } from '../db/schema/roles';
 
-/** A platform admin acts in any tenant with every capability, including the platform-only ones. */
-export type EffectiveRole = TenantRole | 'platform_admin';
+// Role names live beside the schema that stores them; re-exported so callers ask one module about roles.
+export { TENANT_ROLES, isTenantRole, type EffectiveRole, type TenantRole } from '../db/schema/roles';
 
 export const CAPABILITIES = [
 	// Everyone in the tenant: dashboards, calls, campaigns, members list (read-only).
@@ -50,10 +49,6 @@ export function can(role: EffectiveRole | null | undefined, capability: Capabili
 
 export function capabilitiesOf(role: EffectiveRole | null | undefined): Capability[] {
 	return role == null ? [] : [...ROLE_CAPABILITIES[role]];
-}
-
-export function isTenantRole(v: unknown): v is TenantRole {
-	return typeof v === 'string' && (TENANT_ROLES as readonly string[]).includes(v);
 }
 
 export const ROLE_LABELS: Record<EffectiveRole, string> = {

@@ -1,6 +1,6 @@
 import { DomainError } from '../errors';
-import { upsertAgentsFromUpstream } from '../services/agents/index';
-import { openConnectionCredentials } from '../services/connections/index';
+import { recordUpstreamAgents } from './agents';
+import { readConnectionCredentials } from './connections';
 import { clientForConnection, emptySyncCounts, importConversationWindow, type SyncCounts, type SyncCtx } from './sync';
 
 // Imports a connection's history for a date range (`npm run backfill`), through the sync's page import: one
@@ -39,7 +39,7 @@ export async function backfillConnection({
 	input: { connectionId: string; from: Date; to: Date; windowSecs?: number; onProgress?: (p: BackfillProgress) => void };
 }): Promise<BackfillResult> {
 	const started = Date.now();
-	const creds = await openConnectionCredentials({ ctx, input: { connectionId: input.connectionId } });
+	const creds = await readConnectionCredentials({ ctx, input: { connectionId: input.connectionId } });
 	if (!creds.enabled) throw new DomainError('CONFLICT', 'The connection is disabled; enable it before backfilling');
 	const fromSecs = unix(input.from);
 	const toSecs = unix(input.to);
@@ -51,7 +51,7 @@ export async function backfillConnection({
 	try {
 		// Agents first, named, so they can be mapped to tenants while the history streams in.
 		const { agents } = await client.listAgents();
-		await upsertAgentsFromUpstream({ ctx, input: { connectionId: creds.id, agents: agents.map((a) => ({ agentId: a.agent_id, name: a.name ?? null })) } });
+		await recordUpstreamAgents({ ctx, input: { connectionId: creds.id, agents: agents.map((a) => ({ agentId: a.agent_id, name: a.name ?? null })) } });
 		const windowsTotal = Math.ceil((toSecs - fromSecs) / windowSecs);
 		let windowsDone = 0;
 		for (let from = fromSecs; from < toSecs; from += windowSecs) {

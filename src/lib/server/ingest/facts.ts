@@ -1,31 +1,10 @@
 // The ClickHouse side of a conversation: the row `call_events` holds for one version of it (a "fact"), and the
 // retraction that cancels it when a newer version replaces it. Both have deterministic event ids, so a relay
-// that re-sends a batch sends byte-identical rows with identical ids.
+// that re-sends a batch sends byte-identical rows with identical ids. The table and its row schema: analytics/tables.ts.
 
-export const CALL_EVENTS_TABLE = 'call_events';
+import type { CallEventRow } from '../analytics/tables';
 
-/** One row of clickhouse call_events, in the JSONEachRow shape the relay inserts. */
-export interface CallEventRow {
-	event_id: string;
-	tenant_id: string;
-	connection_id: string;
-	conversation_id: string;
-	agent_id: string;
-	version: number;
-	sign: 1 | -1;
-	/** 'YYYY-MM-DD hh:mm:ss' in UTC (ClickHouse 18.16 parses no other DateTime text in JSONEachRow). */
-	started_at: string;
-	duration_secs: number;
-	status: string;
-	call_successful: string;
-	direction: string;
-	call_result: string;
-	cost: number;
-	has_audio: 0 | 1;
-	batch_call_id: string;
-	agent_number: string;
-	emitted_at: string;
-}
+export type { CallEventRow };
 
 export function factEventId(conversationId: string, version: number): string {
 	return `${conversationId}:${version}:fact`;

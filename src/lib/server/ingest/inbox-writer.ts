@@ -1,11 +1,11 @@
 import type postgres from 'postgres';
+import { INBOX_CHANNEL } from '../db/channels';
 import { multiRowInsert } from '../db/client';
 
 // Group commit for the webhook inbox. Concurrent deliveries are gathered into one multi-row INSERT (one commit,
 // one WAL flush) and each request awaits the commit of its batch before answering 200. Batching is adaptive:
 // an idle writer flushes a lone row at once; while flushes are in flight new rows queue and go out together.
 
-export const INBOX_CHANNEL = 'ingest_inbox';
 /** The inbox wakes the processor at most this often (the first commit after a quiet spell at once). */
 const NOTIFY_INTERVAL_MS = 50;
 

@@ -3,10 +3,10 @@ import { asc, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
-import { anyOf, type DbOrTx } from '../db/client';
+import { anyOf, inTransaction, type DbOrTx } from '../db/client';
+import type { Lease } from '../db/locks';
 import { outbox } from '../db/schema/index';
-import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
-import { TRACKING_EVENTS_TABLE, type TrackingEventRow } from './tracking-facts';
+import { isRelayTarget, RELAY_TARGETS, type CallEventRow, type TrackingEventRow } from '../analytics/tables';
 
 // Outbox → ClickHouse, exactly once in effect. The protocol, per batch (one relay at a time, see loops.ts):
 //   1. claim the oldest unsent rows;
@@ -19,15 +19,6 @@ import { TRACKING_EVENTS_TABLE, type TrackingEventRow } from './tracking-facts';
 // A crash between 4 and 5 therefore never re-inserts: step 2 of the next run finds the rows and only marks them.
 // ReplacingMergeTree on event_id is the second line: should a duplicate ever land, FINAL queries still count it
 // once. Only the calls_15m rollup (fed per insert) relies on the first line alone.
-
-/**
- * Tables the relay may write, each with the time column of its sort key (the in-doubt lookup narrows by tenant and
- * time); targets come from code (facts.ts, tracking-facts.ts), this map guards the identifier.
- */
-const TARGETS = new Map<string, 'started_at' | 'occurred_at'>([
-	[CALL_EVENTS_TABLE, 'started_at'],
-	[TRACKING_EVENTS_TABLE, 'occurred_at']
-]);
 
 /** After this long an insert of a crashed relay has either landed or failed (ClickHouse request timeout: 30 s). */
 export const IN_DOUBT_SETTLE_MS = 35_000;
@@ -51,7 +42,8 @@ export interface RelayResult {
 function groupByTarget(rows: OutboxBatchRow[]): Map<string, OutboxBatchRow[]> {
 	const m = new Map<string, OutboxBatchRow[]>();
 	for (const r of rows) {
-		if (!TARGETS.has(r.target)) throw new Error(`outbox target ${r.target} is not a known ClickHouse table`);
+		// Targets come from code (analytics/tables.ts RELAY_TARGETS); this guards the identifier.
+		if (!isRelayTarget(r.target)) throw new Error(`outbox target ${r.target} is not a known ClickHouse table`);
 		const g = m.get(r.target);
 		if (g) g.push(r);
 		else m.set(r.target, [r]);
@@ -95,7 +87,7 @@ export async function findDeliveredEventIds(ch: ClickHouseClient, rows: OutboxBa
 		for (let i = 0; i < group.length; i += 1000) {
 			const slice = group.slice(i, i + 1000);
 			const tenants = [...new Set(slice.map((r) => r.payload.tenant_id))];
-			const timeColumn = TARGETS.get(target)!;
+			const timeColumn = RELAY_TARGETS[target as keyof typeof RELAY_TARGETS].timeColumn;
 			const times = slice.map((r) => (r.payload as unknown as Record<string, string>)[timeColumn]).sort();
 			const q = chSql`SELECT event_id FROM ${ident(target)}
 				WHERE tenant_id IN (${joinSql(tenants.map((t) => chSql`toUUID(${t})`))})
@@ -122,10 +114,11 @@ export async function markOutboxAttempted(db: DbOrTx, ids: number[]): Promise<vo
 		.where(anyOf(outbox.id, ids, 'bigint'));
 }
 
-/** Step 4: one JSONEachRow INSERT per target table. */
-export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows: OutboxBatchRow[]): Promise<void> {
+/** Step 4: one JSONEachRow INSERT per target table (abandoned if `signal` aborts: the rows are in doubt then). */
+export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows: OutboxBatchRow[], signal?: AbortSignal): Promise<void> {
 	for (const [target, group] of groupByTarget(rows)) {
-		await ch.insert({ table: target, values: group.map((r) => r.payload), format: 'JSONEachRow' });
+		signal?.throwIfAborted();
+		await ch.insert({ table: target, values: group.map((r) => r.payload), format: 'JSONEachRow', abort_signal: signal });
 	}
 }
 
@@ -143,16 +136,32 @@ export async function markOutboxSent(db: DbOrTx, ids: number[]): Promise<void> {
 /**
  * Relays one batch. Call it only while holding the relay lease (loops.ts), or from a test that runs alone:
  * two concurrent relays could both find an in-doubt row missing and both insert it.
+ *
+ * With `lease`, a relay that lost the lease never sends (or re-sends) what a newer relay sends. The argument:
+ * - the batch is checked against the lease first (a relay that lost it stops before claiming), and step 3 commits
+ *   only inside a transaction fenced by the lease (`lease.fence`: the epoch still ours, the lease row held FOR
+ *   SHARE until commit);
+ * - a new relay takes the lease by bumping the epoch, which waits for that transaction. So either step 3 failed
+ *   (this relay sends nothing), or it committed before the new relay's first claim: the batch's rows then carry
+ *   attempted_at and the new relay skips them until IN_DOUBT_SETTLE_MS (35 s) have passed, longer than this
+ *   relay's INSERT can run (the ClickHouse request timeout, 30 s; it is also abandoned as soon as the lease's
+ *   connection is seen closed). After that the new relay asks ClickHouse which event ids landed and sends only
+ *   the missing ones.
+ * Each row is thus sent by one relay at a time, and re-sent only after ClickHouse says it is missing; the two
+ * relays may overlap for at most that last INSERT of the old one, on disjoint rows, and the deterministic event
+ * ids (ReplacingMergeTree, FINAL) are the second line under it.
  */
 export async function relayOutboxBatchToClickHouse({
 	ctx,
 	input
 }: {
-	ctx: { db: DbOrTx; ch: ClickHouseClient };
+	ctx: { db: DbOrTx; ch: ClickHouseClient; lease?: Pick<Lease, 'fence' | 'check' | 'signal'> };
 	input?: { limit?: number; settleMs?: number };
 }): Promise<RelayResult> {
 	const limit = input?.limit ?? 5000;
 	const settleMs = input?.settleMs ?? IN_DOUBT_SETTLE_MS;
+	const lease = ctx.lease;
+	if (lease) await lease.check(ctx.db);
 	const claimed = await claimOutboxBatch(ctx.db, { limit, settleMs });
 	const result: RelayResult = { claimed: claimed.length, inserted: 0, alreadyPresent: 0 };
 	if (claimed.length === 0) return result;
@@ -170,9 +179,16 @@ export async function relayOutboxBatchToClickHouse({
 	}
 	if (toInsert.length === 0) return result;
 	const ids = toInsert.map((r) => r.id);
-	await markOutboxAttempted(ctx.db, ids);
+	if (lease) {
+		await inTransaction(ctx.db, async (tx) => {
+			await lease.fence(tx);
+			await markOutboxAttempted(tx, ids);
+		});
+	} else await markOutboxAttempted(ctx.db, ids);
 	try {
-		await insertOutboxRowsIntoClickHouse(ctx.ch, toInsert);
+		// Right before sending: the fence above committed a moment ago; a connection seen closed since stops here.
+		lease?.signal.throwIfAborted();
+		await insertOutboxRowsIntoClickHouse(ctx.ch, toInsert, lease?.signal);
 	} catch (err) {
 		// Every row here is known absent from ClickHouse (fresh, or checked just now), so a refused connection
 		// leaves them exactly as before: no reason to make them wait out the in-doubt delay.
@@ -182,15 +198,4 @@ export async function relayOutboxBatchToClickHouse({
 	await markOutboxSent(ctx.db, ids);
 	result.inserted = toInsert.length;
 	return result;
-}
-
-/** Outbox backlog, for /healthz and the admin page. */
-export async function outboxLag(db: DbOrTx): Promise<{ pending: number; oldestPendingSeconds: number | null }> {
-	const [r] = await db
-		.select({
-			pending: sql<number>`count(*)`.mapWith(Number),
-			oldest: sql<number | null>`extract(epoch from now() - min(${outbox.createdAt}))::int`
-		})
-		.from(outbox);
-	return { pending: r.pending, oldestPendingSeconds: r.oldest };
 }

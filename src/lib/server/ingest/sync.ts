@@ -1,11 +1,12 @@
 import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { anyOf } from '../db/client';
+import { LOCK_IDS, withSessionLock, type HeldLock } from '../db/locks';
 import { conversation, elevenlabsConnection, ingestionStatus } from '../db/schema/index';
 import { createElevenLabsClient, UpstreamError, type ElevenLabsClient } from '../elevenlabs/client';
 import { CONVERSATION_STATUS_ORDER, isFinalStatus, statusRank, type ConversationSummary } from '../elevenlabs/types';
-import { openConnectionCredentials, type ConnectionCredentials } from '../services/connections/index';
-import { getPollWatermark, recordPollResult } from '../services/ingestion-status/index';
+import { readConnectionCredentials, type ConnectionCredentials } from './connections';
+import { getPollWatermark, recordPollResult } from './status';
 import type { IngestCtx } from './context';
 import { snapshotFromConversationDetail, snapshotFromConversationSummary, type ConversationSnapshot } from './snapshot';
 import { upsertConversationSnapshots } from './upsert';
@@ -257,7 +258,7 @@ export async function syncConnection({
 	input: { connectionId: string; now?: Date; overlapSecs?: number; maxRunMs?: number };
 }): Promise<SyncResult> {
 	const started = Date.now();
-	const creds = await openConnectionCredentials({ ctx, input: { connectionId: input.connectionId } });
+	const creds = await readConnectionCredentials({ ctx, input: { connectionId: input.connectionId } });
 	const counts = emptySyncCounts();
 	const result = (r: Partial<SyncResult> & Pick<SyncResult, 'status'>): SyncResult => ({
 		connectionId: creds.id,
@@ -366,35 +367,17 @@ export async function wasPolledSince({ ctx, input }: { ctx: IngestCtx; input: { 
 	return !!row?.at && row.at > input.since;
 }
 
-/** Advisory-lock namespace for per-connection sync runs (two-int form, like the conversation locks). */
-const SYNC_LOCK_CLASS = 7263545;
-
 /**
- * Runs fn while holding the connection's sync lock (a session advisory lock on a reserved connection, released if
- * the process dies), so one run per connection talks to upstream at a time. `{ ran: false }` if the lock stayed
- * busy for `waitMs`. Not needed for correctness: concurrent runs only duplicate work.
+ * Runs fn while holding the connection's sync lock (a session lock, released if the process dies), so one run per
+ * connection talks to upstream at a time. `{ ran: false }` if the lock stayed busy for `waitMs`. Not needed for
+ * correctness: concurrent runs only duplicate work; `held.signal` (the lock's connection closed) lets a run stop
+ * between pages once another may have started.
  */
-export async function withConnectionSyncLock<T>(
+export function withConnectionSyncLock<T>(
 	pg: postgres.Sql,
 	connectionId: string,
-	fn: () => Promise<T>,
+	fn: (held: HeldLock) => Promise<T>,
 	opts: { waitMs?: number } = {}
 ): Promise<{ ran: true; value: T } | { ran: false }> {
-	const conn = await pg.reserve();
-	try {
-		const until = Date.now() + (opts.waitMs ?? 0);
-		for (;;) {
-			const [{ ok }] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(${SYNC_LOCK_CLASS}, hashtext(${connectionId})) as ok`;
-			if (ok) break;
-			if (Date.now() >= until) return { ran: false };
-			await new Promise((r) => setTimeout(r, 250));
-		}
-		try {
-			return { ran: true, value: await fn() };
-		} finally {
-			await conn`select pg_advisory_unlock(${SYNC_LOCK_CLASS}, hashtext(${connectionId}))`.catch(() => {});
-		}
-	} finally {
-		conn.release();
-	}
+	return withSessionLock(pg, { id: LOCK_IDS.connectionSync, sub: connectionId }, { waitMs: opts.waitMs ?? 0 }, fn);
 }

@@ -1,28 +1,9 @@
+import type { TrackingEventRow, TrackingKind } from '../analytics/tables';
 import { chDateTime } from './facts';
 
 // The ClickHouse side of a QR scan or landing-page view: the row `tracking_events` holds for it. The event id is
 // the PostgreSQL tracking_event row's id (chosen when the scan is recorded), so the outbox row and every re-sent
 // relay batch carry the same id, and the row is byte-identical each time.
-
-export const TRACKING_EVENTS_TABLE = 'tracking_events';
-
-export const TRACKING_KINDS = ['scan', 'page_view'] as const;
-export type TrackingKind = (typeof TRACKING_KINDS)[number];
-
-/** One row of clickhouse tracking_events, in the JSONEachRow shape the relay inserts. */
-export interface TrackingEventRow {
-	event_id: string;
-	tenant_id: string;
-	campaign_id: string;
-	drop_id: string;
-	recipient_id: string;
-	kind: TrackingKind;
-	sign: 1 | -1;
-	/** 'YYYY-MM-DD hh:mm:ss' in UTC. */
-	occurred_at: string;
-	url: string;
-	emitted_at: string;
-}
 
 export interface TrackingFactSource {
 	id: string;

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { OUTBOX_CHANNEL } from './upsert';
-import { TRACKING_EVENTS_TABLE, type TrackingKind } from './tracking-facts';
+import { OUTBOX_CHANNEL } from '../db/channels';
+import { TRACKING_EVENTS_TABLE, type TrackingKind } from '../analytics/tables';
 
 // Group commit for QR scans and page views, one statement per batch. Concurrent hits share one statement that
 // resolves their codes (recipient → campaign, tenant, and the drop the hit belongs to) and, for the hits a person

@@ -1,9 +1,11 @@
-import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
+import { and, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
 import { afterCommit, anyOf, inTransaction, multiRowInsert, unsafeQuery, type DbOrTx, type Tx } from '../db/client';
+import { OUTBOX_CHANNEL } from '../db/channels';
+import { LOCK_IDS } from '../db/locks';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../db/schema/ingest';
 import type { IngestCtx } from './context';
-import { CALL_EVENTS_TABLE, type CallEventRow } from './facts';
+import { CALL_EVENTS_TABLE, type CallEventRow } from '../analytics/tables';
 import { applySnapshot, blankConversationRow, finishChange, rowsDiffer, type ConversationRow } from './merge';
 import type { ConversationSnapshot } from './snapshot';
 
@@ -12,10 +14,6 @@ import type { ConversationSnapshot } from './snapshot';
 // not-yet-existing row is covered too), read them, fold every snapshot in memory, then write all changed rows,
 // their outbox rows and the agents first seen, in a handful of statements of the caller's transaction.
 
-/** Advisory-lock namespace for conversation ids (two-int form, so it cannot collide with pg-boss's locks). */
-const CONVERSATION_LOCK_CLASS = 7263542;
-export const OUTBOX_CHANNEL = 'ingest_outbox';
-export const QUARANTINE_CHANNEL = 'ingest_quarantine';
 
 export interface UpsertResult {
 	created: number;
@@ -28,7 +26,7 @@ export interface UpsertResult {
 
 async function lockConversationIds(tx: Tx, ids: string[]): Promise<void> {
 	await tx.execute(sql`
-		select pg_advisory_xact_lock(${CONVERSATION_LOCK_CLASS}, h)
+		select pg_advisory_xact_lock(${LOCK_IDS.conversation}, h)
 		from (select distinct hashtext(x) as h from unnest(${sql.param(ids)}::text[]) x order by 1) s`);
 }
 
@@ -199,52 +197,29 @@ export async function upsertConversationSnapshots({
 }
 
 /**
- * Gives quarantined conversations whose agent (or connection) now resolves to a tenant that tenant, and queues
- * their facts. Works in bounded batches; returns how many it released so a caller can loop until 0.
+ * Gives the quarantined conversations among `ids` whose agent (or connection) now resolves to a tenant that
+ * tenant, and queues their facts, inside the caller's transaction. Which conversations to try is the quarantine
+ * service's choice (services/quarantine); this is the write path's part. Returns how many it released.
  */
-export async function releaseQuarantinedBatch({
-	ctx,
-	input
-}: {
-	ctx: IngestCtx;
-	input: { limit?: number; connectionId?: string; agentId?: string; now?: Date };
-}): Promise<{ released: number }> {
-	const limit = input.limit ?? 500;
-	const now = input.now ?? new Date();
-	return inTransaction(ctx.db, async (tx) => {
-		const filters = [isNull(conversation.tenantId), sql`coalesce(${elevenlabsAgent.tenantId}, ${elevenlabsConnection.tenantId}) is not null`];
-		if (input.connectionId) filters.push(eq(conversation.connectionId, input.connectionId));
-		if (input.agentId) filters.push(eq(conversation.agentId, input.agentId));
-		const candidates = await tx
-			.select({ conversationId: conversation.conversationId })
-			.from(conversation)
-			.innerJoin(elevenlabsConnection, eq(elevenlabsConnection.id, conversation.connectionId))
-			.leftJoin(
-				elevenlabsAgent,
-				and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId))
-			)
-			.where(and(...filters))
-			.limit(limit);
-		if (candidates.length === 0) return { released: 0 };
-		const ids = candidates.map((c) => c.conversationId);
-		await lockConversationIds(tx, ids);
-		// Re-read under the lock: another writer may have released some meanwhile.
-		const rows = await tx
-			.select()
-			.from(conversation)
-			.where(and(anyOf(conversation.conversationId, ids, 'text'), isNull(conversation.tenantId)));
-		const pairs = new Map(rows.map((r) => [agentKey(r.connectionId, r.agentId), { connectionId: r.connectionId, agentId: r.agentId }]));
-		const tenants = await resolveAgentTenants(tx, pairs);
-		const changed: ConversationRow[] = [];
-		const events: { event: CallEventRow; connectionId: string }[] = [];
-		for (const r of rows) {
-			const tenantId = tenants.get(agentKey(r.connectionId, r.agentId));
-			if (!tenantId) continue;
-			const done = finishChange({ ...r, tenantId, quarantinedAt: null }, now);
-			changed.push(done.row);
-			for (const event of done.events) events.push({ event, connectionId: r.connectionId });
-		}
-		await writeChanges(tx, changed, events);
-		return { released: changed.length };
-	});
+export async function releaseConversationsToTheirTenants(tx: Tx, ids: string[], now = new Date()): Promise<number> {
+	if (ids.length === 0) return 0;
+	await lockConversationIds(tx, ids);
+	// Re-read under the lock: another writer may have released some meanwhile.
+	const rows = await tx
+		.select()
+		.from(conversation)
+		.where(and(anyOf(conversation.conversationId, ids, 'text'), isNull(conversation.tenantId)));
+	const pairs = new Map(rows.map((r) => [agentKey(r.connectionId, r.agentId), { connectionId: r.connectionId, agentId: r.agentId }]));
+	const tenants = await resolveAgentTenants(tx, pairs);
+	const changed: ConversationRow[] = [];
+	const events: { event: CallEventRow; connectionId: string }[] = [];
+	for (const r of rows) {
+		const tenantId = tenants.get(agentKey(r.connectionId, r.agentId));
+		if (!tenantId) continue;
+		const done = finishChange({ ...r, tenantId, quarantinedAt: null }, now);
+		changed.push(done.row);
+		for (const event of done.events) events.push({ event, connectionId: r.connectionId });
+	}
+	await writeChanges(tx, changed, events);
+	return changed.length;
 }

@@ -1,10 +1,12 @@
 import { router } from './init';
+import { agentsRouter, tenantAgentsRouter } from './routers/agents';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { callsRouter } from './routers/calls';
 import { campaignsRouter } from './routers/campaigns';
 import { ingestionRouter } from './routers/ingestion';
 import { membersRouter } from './routers/members';
+import { numbersRouter, tenantNumbersRouter } from './routers/numbers';
 import { systemRouter } from './routers/system';
 import { tenantsRouter } from './routers/tenants';
 
@@ -16,7 +18,11 @@ export const appRouter = router({
 	audit: auditRouter,
 	calls: callsRouter,
 	campaigns: campaignsRouter,
-	ingestion: ingestionRouter
+	ingestion: ingestionRouter,
+	agents: agentsRouter,
+	tenantAgents: tenantAgentsRouter,
+	numbers: numbersRouter,
+	tenantNumbers: tenantNumbersRouter
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,6 @@
 import { relations, sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { TENANT_ROLES } from '../../auth/permissions';
+import { TENANT_ROLES } from './roles';
 import { tenant } from './tenants';
 
 // "user" is a reserved word in PostgreSQL; drizzle quotes it, raw SQL must too.

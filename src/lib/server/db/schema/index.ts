@@ -5,3 +5,5 @@ export * from './audit';
 export * from './ingest';
 export * from './campaigns';
 export * from './tracking';
+export * from './roles';
+export * from './numbers';

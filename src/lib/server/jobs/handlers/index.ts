@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '../../analytics/client';
 import type { JobName, JobPayload } from '../names';
 import { conversationSyncHandler, conversationSyncTickHandler } from './conversation-sync';
 import { heartbeatHandler } from './heartbeat';
+import { numbersReconcileHandler, numbersResumeHandler } from './numbers';
 import { outboxRelayHandler } from './outbox-relay';
 import { recipientsImportHandler, recipientsImportSweepHandler } from './recipients-import';
 import { webhookProcessHandler } from './webhook-process';
@@ -34,5 +35,7 @@ export const handlers: JobHandler[] = [
 	conversationSyncTickHandler as JobHandler,
 	conversationSyncHandler as JobHandler,
 	recipientsImportHandler as JobHandler,
-	recipientsImportSweepHandler as JobHandler
+	recipientsImportSweepHandler as JobHandler,
+	numbersResumeHandler as JobHandler,
+	numbersReconcileHandler as JobHandler
 ];

@@ -1,5 +1,4 @@
 import { env } from '../../env';
-import { jobActor } from '../../ingest/context';
 import { processShutdownSignal, runOutboxRelayLoop } from '../../ingest/loops';
 import { sendJob } from '../boss';
 import type { JobHandler } from './index';
@@ -16,7 +15,7 @@ export const outboxRelayHandler: JobHandler<'outbox.relay'> = {
 	async handle(_payloads, deps) {
 		const e = env();
 		await runOutboxRelayLoop(
-			{ db: deps.db, ch: deps.ch, actor: jobActor('outbox.relay') },
+			{ db: deps.db, ch: deps.ch },
 			{
 				signal: processShutdownSignal(),
 				durationMs: RELAY_LOOP_MS,

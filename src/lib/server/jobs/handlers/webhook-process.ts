@@ -1,6 +1,7 @@
 import { env } from '../../env';
-import { jobActor } from '../../ingest/context';
 import { processShutdownSignal, runInboxProcessorLoop } from '../../ingest/loops';
+import { jobActor } from '../../services/context';
+import { releaseQuarantinedBatch } from '../../services/quarantine/index';
 import { sendJob } from '../boss';
 import type { JobHandler } from './index';
 
@@ -17,7 +18,11 @@ export const webhookProcessHandler: JobHandler<'webhook.process'> = {
 	async handle(_payloads, deps) {
 		const e = env();
 		await runInboxProcessorLoop(
-			{ db: deps.db, actor: jobActor('webhook.process') },
+			{
+				db: deps.db,
+				releaseQuarantined: async (ctx) =>
+					(await releaseQuarantinedBatch({ ctx: { ...ctx, actor: jobActor('webhook.process') }, input: { limit: 500 } })).released
+			},
 			{
 				signal: processShutdownSignal(),
 				durationMs: INBOX_LOOP_MS,

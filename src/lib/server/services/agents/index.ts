@@ -2,11 +2,11 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { inTransaction } from '../../db/client';
 import { conversation, elevenlabsAgent, elevenlabsConnection, tenant } from '../../db/schema/index';
 import { DomainError } from '../../errors';
-import { assertPlatformActor } from '../../ingest/context';
-import { QUARANTINE_CHANNEL } from '../../ingest/upsert';
+import { QUARANTINE_CHANNEL } from '../../db/channels';
+import { recordUpstreamAgents } from '../../ingest/agents';
+import { isUuid } from '../../ingest/connections';
 import { recordAudit } from '../audit/index';
-import type { ServiceCtx } from '../context';
-import { isUuid } from '../connections/index';
+import { assertPlatformActor, type ServiceCtx } from '../context';
 
 // ElevenLabs agents per connection and the tenant each belongs to (agent_id → tenant). Conversations take their
 // tenant from here; an agent mapped to no tenant sends its calls to quarantine until a platform admin maps it.
@@ -120,7 +120,7 @@ export async function mapAgent({ ctx, input }: { ctx: ServiceCtx; input: MapAgen
 	});
 }
 
-/** Records agents listed upstream (the sync calls this): new ones unmapped, names refreshed. */
+/** Records agents listed upstream: new ones unmapped, names refreshed (the backfill uses the engine verb directly). */
 export async function upsertAgentsFromUpstream({
 	ctx,
 	input
@@ -129,14 +129,5 @@ export async function upsertAgentsFromUpstream({
 	input: { connectionId: string; agents: { agentId: string; name: string | null }[] };
 }): Promise<{ added: number }> {
 	assertPlatformActor(ctx.actor);
-	if (input.agents.length === 0) return { added: 0 };
-	const rows = await ctx.db
-		.insert(elevenlabsAgent)
-		.values(input.agents.map((a) => ({ connectionId: input.connectionId, agentId: a.agentId, name: a.name })))
-		.onConflictDoUpdate({
-			target: [elevenlabsAgent.connectionId, elevenlabsAgent.agentId],
-			set: { name: sql`coalesce(excluded.name, ${elevenlabsAgent.name})`, updatedAt: sql`now()` }
-		})
-		.returning({ inserted: sql<boolean>`xmax = 0` });
-	return { added: rows.filter((r) => r.inserted).length };
+	return recordUpstreamAgents({ ctx, input });
 }

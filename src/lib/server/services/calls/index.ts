@@ -1,21 +1,18 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { and, count, desc, eq, gte, ilike, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { addDays, dayRangeToInstants, daysBetween, todayInZone, zeroFillDays, type IsoDay } from '../../../charts/series';
-import { getClickHouse } from '../../analytics/client';
-import { queryTenantCallTotals } from '../../analytics/queries/tenant-call-totals';
-import { queryTenantDailyCalls } from '../../analytics/queries/tenant-daily-calls';
+import { zeroFillDays } from '../../../charts/series';
+import { addDays, dayRangeToInstants, daysBetween, todayInZone, type IsoDay } from '../../../days';
+import { queryTenantCallRollupTotals } from '../../analytics/queries/calls/tenant-call-rollup-totals';
+import { queryTenantDailyCalls } from '../../analytics/queries/calls/tenant-daily-calls';
 import { conversation, elevenlabsAgent } from '../../db/schema/index';
 import { DomainError } from '../../errors';
-import type { TenantServiceCtx } from '../context';
+import type { AnalyticsCtx, TenantServiceCtx } from '../context';
 
 // The tenant's calls dashboard: figures for a range of local days (ClickHouse) and the calls behind them
 // (PostgreSQL). A "call" is a conversation that is counted: it has a tenant, a start time and a status, exactly the
 // rows whose facts reach ClickHouse (ingest/merge.ts finishChange), so the table and the figures agree.
 
-/** ClickHouse is optional in ctx: tRPC requests use the process-wide client, tests and scripts may pass their own. */
-export interface CallsCtx extends TenantServiceCtx {
-	ch?: ClickHouseClient;
-}
+/** The calls dashboard reads ClickHouse: the client comes with the request context (tRPC's, or a test's). */
+export type CallsCtx = TenantServiceCtx & AnalyticsCtx;
 
 export const DEFAULT_RANGE_DAYS = 14;
 export const MAX_RANGE_DAYS = 366;
@@ -81,15 +78,16 @@ export interface CallsSummary {
 const roundCost = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /**
- * Totals come from call_events FINAL (exact even if the relay ever delivered twice); the day series comes from the
- * calls_15m rollup cut at the tenant's local midnights, zero-filled here (18.16 has no WITH FILL).
+ * Totals and the day series both come from the calls_15m rollup (local-day bounds fall on quarter hours in every
+ * zone, so the rollup's figures equal call_events FINAL's); days are cut at the tenant's local midnights and
+ * zero-filled here (18.16 has no WITH FILL).
  */
 export async function summarizeCalls({ ctx, input }: { ctx: CallsCtx; input: CallRangeInput }): Promise<CallsSummary> {
 	const range = resolveCallRange(input, ctx.tenant.timezone);
-	const ch = ctx.ch ?? getClickHouse();
+	const ch = ctx.ch;
 	const window = { tenantId: ctx.tenant.id, from: range.start, to: range.end };
 	const [totals, days] = await Promise.all([
-		queryTenantCallTotals(ch, window),
+		queryTenantCallRollupTotals(ch, window),
 		queryTenantDailyCalls(ch, { ...window, timezone: range.timezone })
 	]);
 	const daily = zeroFillDays(
@@ -170,19 +168,25 @@ function searchCondition(raw: string | undefined): SQL | undefined {
 	);
 }
 
-/** The tenant's calls in a range of local days, newest first, searched and filtered, one page at a time. */
-export async function listCalls({ ctx, input }: { ctx: CallsCtx; input: ListCallsInput }): Promise<CallList> {
-	const range = resolveCallRange(input, ctx.tenant.timezone);
-	const where = and(
-		eq(conversation.tenantId, ctx.tenant.id),
+/** The tenant's calls in `range` that match the search and status: the one filter of the list and the export. */
+export function callFilter(tenantId: string, range: { start: Date; end: Date }, input: { search?: string; status?: string }): SQL | undefined {
+	return and(
+		eq(conversation.tenantId, tenantId),
 		isNotNull(conversation.status),
 		gte(conversation.startedAt, range.start),
 		lt(conversation.startedAt, range.end),
 		input.status ? eq(conversation.status, input.status) : undefined,
 		searchCondition(input.search)
 	);
-	// Agent names live per connection; a conversation's agent is (connection, agent id).
-	const agentJoin = and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId));
+}
+
+// Agent names live per connection; a conversation's agent is (connection, agent id).
+export const agentJoin = and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId));
+
+/** The tenant's calls in a range of local days, newest first, searched and filtered, one page at a time. */
+export async function listCalls({ ctx, input }: { ctx: CallsCtx; input: ListCallsInput }): Promise<CallList> {
+	const range = resolveCallRange(input, ctx.tenant.timezone);
+	const where = callFilter(ctx.tenant.id, range, input);
 	const [rows, [{ total }]] = await Promise.all([
 		ctx.db
 			.select({

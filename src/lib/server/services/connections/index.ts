@@ -1,14 +1,13 @@
 import { asc, count, eq, sql } from 'drizzle-orm';
-import type postgres from 'postgres';
-import { openSecret, sealSecret, secretHint } from '../../crypto/secrets';
+import { sealSecret, secretHint } from '../../crypto/secrets';
 import { inTransaction, type DbOrTx } from '../../db/client';
 import { conversation, elevenlabsConnection, tenant } from '../../db/schema/index';
 import { env } from '../../env';
 import { DomainError } from '../../errors';
-import { assertPlatformActor } from '../../ingest/context';
-import { QUARANTINE_CHANNEL } from '../../ingest/upsert';
+import { CONNECTION_CHANGES_CHANNEL, QUARANTINE_CHANNEL } from '../../db/channels';
+import { forgetWebhookConnection, isUuid, readConnectionCredentials, webhookPathFor, type ConnectionCredentials } from '../../ingest/connections';
 import { recordAudit } from '../audit/index';
-import type { ServiceCtx } from '../context';
+import { assertPlatformActor, type ServiceCtx } from '../context';
 
 // ElevenLabs connections: an API key, a webhook secret and a base URL, sealed at rest; platform-level when
 // tenantId is null. Browsers only ever see hints (last four characters) of the secrets.
@@ -27,21 +26,6 @@ export interface ConnectionView {
 	/** Path ElevenLabs should POST post-call webhooks to (prefix with the public origin). */
 	webhookPath: string;
 }
-
-/** Server-side only: what the sync and the webhook intake need to talk to upstream. */
-export interface ConnectionCredentials {
-	id: string;
-	tenantId: string | null;
-	baseUrl: string;
-	apiKey: string;
-	webhookSecret: string;
-	enabled: boolean;
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string) => UUID_RE.test(s);
-
-export const webhookPathFor = (connectionId: string) => `/api/webhooks/elevenlabs/${connectionId}`;
 
 const viewColumns = {
 	id: elevenlabsConnection.id,
@@ -208,101 +192,18 @@ export async function deleteConnection({ ctx, input }: { ctx: ServiceCtx; input:
 	return { deleted: true };
 }
 
-/** Decrypted credentials, for the sync (API key) and the webhook intake (secret). Never send these to a browser. */
-export async function openConnectionCredentials({
-	ctx,
-	input
-}: {
-	ctx: ServiceCtx;
-	input: { connectionId: string };
-}): Promise<ConnectionCredentials> {
+/** Decrypted credentials of one connection, for platform admins' tools (the demo seeder). Never send these to a browser. */
+export async function openConnectionCredentials({ ctx, input }: { ctx: ServiceCtx; input: { connectionId: string } }): Promise<ConnectionCredentials> {
 	assertPlatformActor(ctx.actor);
-	if (!isUuid(input.connectionId)) throw new DomainError('NOT_FOUND', 'Connection not found');
-	const [row] = await ctx.db.select().from(elevenlabsConnection).where(eq(elevenlabsConnection.id, input.connectionId)).limit(1);
-	if (!row) throw new DomainError('NOT_FOUND', 'Connection not found');
-	return credentialsOf(row);
-}
-
-/** Every enabled connection with credentials: what the polling sync iterates over. */
-export async function listEnabledConnectionCredentials({ ctx }: { ctx: ServiceCtx }): Promise<ConnectionCredentials[]> {
-	assertPlatformActor(ctx.actor);
-	const rows = await ctx.db.select().from(elevenlabsConnection).where(eq(elevenlabsConnection.enabled, true));
-	return rows.map(credentialsOf);
-}
-
-function credentialsOf(row: typeof elevenlabsConnection.$inferSelect): ConnectionCredentials {
-	const appSecret = env().APP_SECRET;
-	return {
-		id: row.id,
-		tenantId: row.tenantId,
-		baseUrl: row.baseUrl,
-		apiKey: openSecret(row.apiKeySealed, appSecret),
-		webhookSecret: openSecret(row.webhookSecretSealed, appSecret),
-		enabled: row.enabled
-	};
+	return readConnectionCredentials({ ctx, input });
 }
 
 function auditable(v: ConnectionView): Record<string, unknown> {
 	return { name: v.name, tenantId: v.tenantId, baseUrl: v.baseUrl, apiKeyHint: v.apiKeyHint, webhookSecretHint: v.webhookSecretHint, enabled: v.enabled };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// The webhook hot path looks the secret up on every delivery; a short-lived per-process cache keeps that off
-// PostgreSQL. Changes made in this process evict at once; every change is also announced on
-// CONNECTION_CHANGES_CHANNEL when it commits, and each web process follows it (followWebhookConnectionChanges),
-// so the other processes evict within milliseconds, and within the TTL if a notification is ever missed.
-
-const CACHE_TTL_MS = 30_000;
-const MISS_TTL_MS = 5_000;
-
-export interface WebhookConnection {
-	id: string;
-	webhookSecret: string;
-	enabled: boolean;
-}
-
-const webhookCache = new Map<string, { value: WebhookConnection | null; until: number; loading?: Promise<WebhookConnection | null> }>();
-
-export function forgetWebhookConnection(connectionId: string): void {
-	webhookCache.delete(connectionId);
-}
-
-export const CONNECTION_CHANGES_CHANNEL = 'elevenlabs_connection_changed';
-
 /** Queues a change notice, delivered when `tx` commits (never for a rolled-back change). */
 async function announceConnectionChange(tx: DbOrTx, connectionId: string): Promise<void> {
 	await tx.execute(sql`select pg_notify(${CONNECTION_CHANGES_CHANNEL}, ${connectionId})`);
 }
 
-/**
- * Evicts this process's cached webhook connections as other processes change them; `onChange` sees each id too.
- * Returns the unsubscribe. The web server calls it at start (several web processes share the port).
- */
-export async function followWebhookConnectionChanges(client: postgres.Sql, onChange?: (connectionId: string) => void): Promise<() => Promise<void>> {
-	const sub = await client.listen(CONNECTION_CHANGES_CHANNEL, (connectionId) => {
-		forgetWebhookConnection(connectionId);
-		onChange?.(connectionId);
-	});
-	return () => sub.unlisten();
-}
-
-/** The connection a webhook names, with its secret; null if there is no such connection. */
-export async function resolveWebhookConnection(db: DbOrTx, connectionId: string, nowMs = Date.now()): Promise<WebhookConnection | null> {
-	if (!isUuid(connectionId)) return null;
-	const hit = webhookCache.get(connectionId);
-	if (hit && hit.until > nowMs) return hit.value;
-	if (hit?.loading) return hit.loading;
-	const loading = (async () => {
-		const [row] = await db.select().from(elevenlabsConnection).where(eq(elevenlabsConnection.id, connectionId)).limit(1);
-		const value = row ? { id: row.id, webhookSecret: openSecret(row.webhookSecretSealed, env().APP_SECRET), enabled: row.enabled } : null;
-		webhookCache.set(connectionId, { value, until: Date.now() + (value ? CACHE_TTL_MS : MISS_TTL_MS) });
-		return value;
-	})();
-	webhookCache.set(connectionId, { value: hit?.value ?? null, until: 0, loading });
-	try {
-		return await loading;
-	} catch (err) {
-		webhookCache.delete(connectionId);
-		throw err;
-	}
-}

@@ -5,6 +5,7 @@ import { env } from '../../env';
 import { mapAgent } from '../agents/index';
 import { createConnection, listConnections, openConnectionCredentials, updateConnection } from '../connections/index';
 import { systemActor, type ServiceCtx } from '../context';
+import { listTwilioAccounts, saveTwilioAccount } from '../numbers/twilio-accounts';
 import { seedDemoCampaigns } from './campaigns';
 import { seedDemo } from './seed';
 
@@ -67,6 +68,13 @@ export async function seedDemoProduct(opts: {
 			});
 		}
 
+		// The number pool buys from the Twilio emulator `npm start` runs (base URL: env TWILIO_BASE_URL).
+		const twilioAccountSid = 'AC' + 'de'.repeat(16);
+		const twilioAuthToken = 'demo-twilio-token';
+		if (!(await listTwilioAccounts({ ctx })).some((a) => a.accountSid === twilioAccountSid)) {
+			await saveTwilioAccount({ ctx, input: { name: 'Demo Twilio', accountSid: twilioAccountSid, authToken: twilioAuthToken } });
+		}
+
 		const emulatorAgents = DEMO_AGENTS.map((a) => `${a.agentId}=${a.numbers.join('|')}`).join(',');
 		// Acme's campaigns get some of the numbers that will call Acme's agents, so attribution has matches.
 		const acmeAgents = new Set<string>(DEMO_AGENTS.filter((a) => a.tenant === 'acme').map((a) => a.agentId));
@@ -79,8 +87,8 @@ export async function seedDemoProduct(opts: {
 			webhookSecret: creds.webhookSecret,
 			webhookUrl: `${opts.origin.replace(/\/$/, '')}${connection.webhookPath}`,
 			emulatorAgents,
-			twilioAccountSid: 'AC' + 'de'.repeat(16),
-			twilioAuthToken: 'demo-twilio-token',
+			twilioAccountSid,
+			twilioAuthToken,
 			signIns: seeded.users.map((u) => ({ email: u.email, password: u.password, what: u.role }))
 		};
 	} finally {

@@ -1,4 +1,4 @@
-import { and, asc, count, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { endUserSessions } from '../../auth/session';
 import type { TenantRole } from '../../auth/permissions';
 import { inTransaction, type DbOrTx } from '../../db/client';
@@ -85,9 +85,4 @@ export async function removeMember({ ctx, input }: { ctx: TenantServiceCtx; inpu
 		});
 		return { removed: true as const };
 	});
-}
-
-export async function countMembers(db: DbOrTx, tenantId: string): Promise<number> {
-	const [{ n }] = await db.select({ n: count() }).from(membership).where(eq(membership.tenantId, tenantId));
-	return n;
 }

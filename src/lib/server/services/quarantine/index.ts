@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { inTransaction } from '../../db/client';
 import { conversation, elevenlabsAgent, elevenlabsConnection } from '../../db/schema/index';
-import { assertPlatformActor } from '../../ingest/context';
-import { releaseQuarantinedBatch } from '../../ingest/upsert';
-import type { ServiceCtx } from '../context';
-import { isUuid } from '../connections/index';
+import { isUuid } from '../../ingest/connections';
+import { releaseConversationsToTheirTenants } from '../../ingest/upsert';
+import { assertPlatformActor, type ServiceCtx } from '../context';
 
 // Conversations whose agent is mapped to no tenant. They are stored (one row each, kept up to date like any
 // other) but counted nowhere until the agent is mapped; platform admins see them here, grouped by agent.
@@ -116,4 +116,36 @@ export async function releaseQuarantine({
 		if (r.released === 0) break;
 	}
 	return { released };
+}
+
+/**
+ * Gives quarantined conversations whose agent (or connection) now resolves to a tenant that tenant, and queues
+ * their facts. Works in bounded batches; returns how many it released so a caller can loop until 0. The worker's
+ * inbox loop runs it when an agent is mapped (jobs/handlers/webhook-process.ts passes it in).
+ */
+export async function releaseQuarantinedBatch({
+	ctx,
+	input
+}: {
+	ctx: ServiceCtx;
+	input: { limit?: number; connectionId?: string; agentId?: string; now?: Date };
+}): Promise<{ released: number }> {
+	const limit = input.limit ?? 500;
+	return inTransaction(ctx.db, async (tx) => {
+		const filters = [isNull(conversation.tenantId), sql`coalesce(${elevenlabsAgent.tenantId}, ${elevenlabsConnection.tenantId}) is not null`];
+		if (input.connectionId) filters.push(eq(conversation.connectionId, input.connectionId));
+		if (input.agentId) filters.push(eq(conversation.agentId, input.agentId));
+		const candidates = await tx
+			.select({ conversationId: conversation.conversationId })
+			.from(conversation)
+			.innerJoin(elevenlabsConnection, eq(elevenlabsConnection.id, conversation.connectionId))
+			.leftJoin(
+				elevenlabsAgent,
+				and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId))
+			)
+			.where(and(...filters))
+			.limit(limit);
+		const released = await releaseConversationsToTheirTenants(tx, candidates.map((c) => c.conversationId), input.now ?? new Date());
+		return { released };
+	});
 }

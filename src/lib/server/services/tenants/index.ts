@@ -123,8 +123,3 @@ export function updateTenantSettings({
 }): Promise<TenantRef> {
 	return patchTenant(ctx, ctx.tenant.id, input, 'tenant.settings_update');
 }
-
-export async function findTenantBySlug(db: ServiceCtx['db'], slug: string): Promise<TenantRef | null> {
-	const [row] = await db.select(tenantColumns).from(tenant).where(eq(tenant.slug, slug));
-	return row ?? null;
-}

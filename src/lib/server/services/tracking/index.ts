@@ -3,7 +3,7 @@ import { isbot } from 'isbot';
 import { getDb } from '../../db/index';
 import { env } from '../../env';
 import { log } from '../../log';
-import type { TrackingKind } from '../../ingest/tracking-facts';
+import type { TrackingKind } from '../../analytics/tables';
 import { AddressRateLimiter } from '../../ingest/tracking-rate-limit';
 import { TrackingWriter } from '../../ingest/tracking-writer';
 import { normaliseTrackingCode } from '../campaigns/tracking-code';

@@ -1,7 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { queryRows } from '../../client';
-import { sql } from '../../literal';
+import { ident, sql } from '../../literal';
+import { rangeWhere, tenantWhere } from '../../scope';
+import { TRACKING_EVENTS_TABLE } from '../../tables';
 
 // Scans and page views of one campaign in [from, to), per drop and for the whole campaign: events and exact unique
 // recipients. Read from tracking_events FINAL (a row the relay ever re-inserted counts once). A recipient counts
@@ -22,9 +24,9 @@ export async function queryCampaignTrackingFunnel(
 ): Promise<{ perDrop: FunnelStep[]; campaign: FunnelStep[] }> {
 	const netted = sql`
 		SELECT drop_id, kind, recipient_id, sum(sign) AS n
-		FROM tracking_events FINAL
-		WHERE tenant_id = toUUID(${input.tenantId}) AND campaign_id = toUUID(${input.campaignId})
-			AND occurred_at >= ${input.from} AND occurred_at < ${input.to}
+		FROM ${ident(TRACKING_EVENTS_TABLE)} FINAL
+		WHERE ${tenantWhere(input.tenantId)} AND campaign_id = toUUID(${input.campaignId})
+			AND ${rangeWhere('occurred_at', input.from, input.to)}
 		GROUP BY drop_id, kind, recipient_id
 		HAVING n > 0`;
 	const [perDrop, campaign] = await Promise.all([

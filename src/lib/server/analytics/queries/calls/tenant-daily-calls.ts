@@ -1,7 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { queryRows } from '../client';
-import { sql } from '../literal';
+import { queryRows } from '../../client';
+import { ident, sql } from '../../literal';
+import { rangeWhere, tenantWhere } from '../../scope';
+import { CALLS_15M_TABLE } from '../../tables';
 
 // Calls per local day of one tenant, from the calls_15m rollup. Quarter-hour buckets cut cleanly at any IANA
 // zone's midnight (offsets of :30 and :45 included), so days are the tenant's, not UTC's. `timezone` is the
@@ -26,8 +28,8 @@ export async function queryTenantDailyCalls(
 				sum(calls) AS calls,
 				sum(duration_secs) AS durationSecs,
 				sum(cost) AS cost
-			FROM calls_15m
-			WHERE tenant_id = toUUID(${input.tenantId}) AND bucket >= ${input.from} AND bucket < ${input.to}
+			FROM ${ident(CALLS_15M_TABLE)}
+			WHERE ${tenantWhere(input.tenantId)} AND ${rangeWhere('bucket', input.from, input.to)}
 			GROUP BY day
 			HAVING calls != 0 OR durationSecs != 0
 			ORDER BY day`,

@@ -54,7 +54,8 @@ CREATE TABLE "mail_drop" (
 	"started_at" timestamp with time zone,
 	"finished_at" timestamp with time zone,
 	"cancel_requested_at" timestamp with time zone,
-	CONSTRAINT "mail_drop_tenant_id_id_key" UNIQUE("tenant_id","id")
+	CONSTRAINT "mail_drop_tenant_id_id_key" UNIQUE("tenant_id","id"),
+	CONSTRAINT "mail_drop_tenant_id_campaign_id_id_key" UNIQUE("tenant_id","campaign_id","id")
 );
 --> statement-breakpoint
 CREATE TABLE "recipient" (
@@ -92,12 +93,22 @@ CREATE TABLE "recipient_import_error" (
 	CONSTRAINT "recipient_import_error_pk" PRIMARY KEY("drop_id","line")
 );
 --> statement-breakpoint
+CREATE TABLE "tracking_event" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"campaign_id" uuid NOT NULL,
+	"drop_id" uuid NOT NULL,
+	"recipient_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"occurred_at" timestamp with time zone NOT NULL,
+	"url" text
+);
+--> statement-breakpoint
 ALTER TABLE "campaign" ADD CONSTRAINT "campaign_tenant_id_tenant_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenant"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "campaign_tracking_number" ADD CONSTRAINT "campaign_tracking_number_campaign_fk" FOREIGN KEY ("tenant_id","campaign_id") REFERENCES "public"."campaign"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "mail_drop" ADD CONSTRAINT "mail_drop_created_by_user_id_user_id_fk" FOREIGN KEY ("created_by_user_id") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "mail_drop" ADD CONSTRAINT "mail_drop_campaign_fk" FOREIGN KEY ("tenant_id","campaign_id") REFERENCES "public"."campaign"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "recipient" ADD CONSTRAINT "recipient_campaign_fk" FOREIGN KEY ("tenant_id","campaign_id") REFERENCES "public"."campaign"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "recipient" ADD CONSTRAINT "recipient_created_drop_fk" FOREIGN KEY ("tenant_id","created_drop_id") REFERENCES "public"."mail_drop"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "recipient" ADD CONSTRAINT "recipient_created_drop_fk" FOREIGN KEY ("tenant_id","campaign_id","created_drop_id") REFERENCES "public"."mail_drop"("tenant_id","campaign_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "recipient_drop" ADD CONSTRAINT "recipient_drop_recipient_id_recipient_id_fk" FOREIGN KEY ("recipient_id") REFERENCES "public"."recipient"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "recipient_drop" ADD CONSTRAINT "recipient_drop_drop_fk" FOREIGN KEY ("tenant_id","drop_id") REFERENCES "public"."mail_drop"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "recipient_import_error" ADD CONSTRAINT "recipient_import_error_drop_fk" FOREIGN KEY ("tenant_id","drop_id") REFERENCES "public"."mail_drop"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -106,8 +117,6 @@ CREATE INDEX "campaign_tenant_id_created_at_idx" ON "campaign" USING btree ("ten
 CREATE INDEX "campaign_tracking_number_tenant_id_phone_e164_idx" ON "campaign_tracking_number" USING btree ("tenant_id","phone_e164");--> statement-breakpoint
 CREATE INDEX "mail_drop_campaign_id_created_at_idx" ON "mail_drop" USING btree ("campaign_id","created_at" DESC NULLS LAST);--> statement-breakpoint
 CREATE UNIQUE INDEX "recipient_tracking_code_idx" ON "recipient" USING btree ("tracking_code");--> statement-breakpoint
-CREATE UNIQUE INDEX "recipient_campaign_id_phone_e164_idx" ON "recipient" USING btree ("campaign_id","phone_e164") WHERE "recipient"."phone_e164" is not null;--> statement-breakpoint
-CREATE UNIQUE INDEX "recipient_campaign_id_customer_id_idx" ON "recipient" USING btree ("campaign_id","customer_id") WHERE "recipient"."customer_id" is not null;--> statement-breakpoint
-CREATE INDEX "recipient_tenant_id_phone_e164_idx" ON "recipient" USING btree ("tenant_id","phone_e164");--> statement-breakpoint
-CREATE INDEX "recipient_created_drop_id_idx" ON "recipient" USING btree ("created_drop_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "recipient_campaign_id_phone_e164_idx" ON "recipient" USING btree ("campaign_id","phone_e164");--> statement-breakpoint
+CREATE UNIQUE INDEX "recipient_campaign_id_customer_id_idx" ON "recipient" USING btree ("campaign_id","customer_id");--> statement-breakpoint
 CREATE INDEX "recipient_drop_recipient_id_idx" ON "recipient_drop" USING btree ("recipient_id");

@@ -1,11 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { queryRows } from '../client';
-import { emptySql, sql } from '../literal';
+import { queryRows } from '../../client';
+import { ident, sql } from '../../literal';
+import { rangeWhere, tenantWhere } from '../../scope';
+import { CALL_EVENTS_TABLE } from '../../tables';
 
 // Exact call totals of one tenant from call_events. FINAL collapses any event the relay delivered twice
 // (ReplacingMergeTree on event_id), and sign cancels every superseded version, so this is the reference figure
-// the rollups are checked against. The tenant id must already be checked in PostgreSQL by the caller's service.
+// the rollups are checked against (tests, soak). Dashboards read tenant-call-rollup-totals.ts instead.
 
 export const TenantCallTotalsRow = z.object({
 	calls: z.coerce.number(),
@@ -21,7 +23,6 @@ export async function queryTenantCallTotals(
 	ch: ClickHouseClient,
 	input: { tenantId: string; from?: Date; to?: Date }
 ): Promise<TenantCallTotals> {
-	const range = sql`${input.from ? sql`AND started_at >= ${input.from}` : emptySql} ${input.to ? sql`AND started_at < ${input.to}` : emptySql}`;
 	const [row] = await queryRows(
 		ch,
 		sql`SELECT
@@ -31,8 +32,8 @@ export async function queryTenantCallTotals(
 				sumIf(sign, status = 'done') AS done,
 				sumIf(sign, status = 'failed') AS failed,
 				sumIf(sign, call_successful = 'success') AS successful
-			FROM call_events FINAL
-			WHERE tenant_id = toUUID(${input.tenantId}) ${range}`,
+			FROM ${ident(CALL_EVENTS_TABLE)} FINAL
+			WHERE ${tenantWhere(input.tenantId)} AND ${rangeWhere('started_at', input.from, input.to)}`,
 		TenantCallTotalsRow
 	);
 	return row;
