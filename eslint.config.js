@@ -21,8 +21,8 @@ const LAYERS = [
 	},
 	{ name: 'db', paths: [`${S}/db`] },
 	{
-		name: 'the shared bottom (env, errors, log, crypto, days)',
-		paths: [`${S}/env.ts`, `${S}/errors.ts`, `${S}/log.ts`, `${S}/crypto`, './src/lib/days.ts']
+		name: 'the shared bottom (env, errors, log, outage, crypto, days)',
+		paths: [`${S}/env.ts`, `${S}/errors.ts`, `${S}/log.ts`, `${S}/outage.ts`, `${S}/crypto`, './src/lib/days.ts']
 	}
 ];
 

@@ -5,6 +5,8 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	server: { port: 5173, strictPort: false },
 	test: {
+		// A test that makes no assertion fails (every project extends this): no test passes by accident.
+		expect: { requireAssertions: true },
 		// Integration and e2e tests share real servers; one global setup starts and migrates them once per run.
 		projects: [
 			{

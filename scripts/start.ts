@@ -94,7 +94,13 @@ async function main() {
 
 	say('seeding the demo tenant');
 	const { seedDemoProduct } = await import('../src/lib/server/services/demo/product');
-	const demo = await seedDemoProduct({ emulatorBaseUrl: env.ELEVENLABS_BASE_URL!, origin: `http://127.0.0.1:${port}` });
+	const { emulatedCallers } = await import('../src/emulators/elevenlabs/callers');
+	const demo = await seedDemoProduct({
+		emulatorBaseUrl: env.ELEVENLABS_BASE_URL!,
+		origin: `http://127.0.0.1:${port}`,
+		// The emulator below replays this sequence (same seed, same agents), so demo recipients are among its callers.
+		emulatorCallers: (agents) => emulatedCallers({ seed: Number(env.ELEVENLABS_EMULATOR_SEED ?? 1), agents, count: 400 })
+	});
 
 	say('building the web app');
 	run('npx', ['vite', 'build', '--logLevel', 'warn'], env);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Project-local PostgreSQL and ClickHouse: install (only when missing), start (reusing running ones), wait, stop.
-# Usage: scripts/stores.sh up|down|status|stop-clickhouse|start-clickhouse|pg-dir|purge
+# Usage: scripts/stores.sh up|down|status|stop-clickhouse|start-clickhouse|pg-dir|purge|restart-postgres <fast|immediate|smart> [pause-seconds]
 # Data lives in .data/ (git-ignored). Ports are fixed per project and bound to 127.0.0.1.
 # Run as root, PostgreSQL runs as the `postgres` user. When that user cannot pass through the checkout's parent
 # directories (a mode-700 home, `mktemp -d`), the cluster lives in $VOXCALLS_PG_EXTERNAL_DIR/<key of .data>/pg
@@ -163,6 +163,22 @@ pg_down() {
   fi
 }
 
+# Restarts the local PostgreSQL (fault tests): stop in the given shutdown mode, stay down `pause` seconds, start.
+pg_restart() {
+  local bin mode="${1:-fast}" pause="${2:-0}"; bin="$(pg_bin)"
+  local PG_DIR; PG_DIR="$(pg_dir)"
+  case "$mode" in fast|immediate|smart) ;; *) log "restart-postgres: mode must be fast, immediate or smart"; exit 2 ;; esac
+  [ -f "$PG_DIR/PG_VERSION" ] || { log "no local PostgreSQL in $PG_DIR"; exit 1; }
+  log "restarting PostgreSQL (-m $mode, down ${pause}s)"
+  if [ "$pause" = 0 ]; then
+    as_postgres "$bin/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -m "$mode" -w -t 120 restart >/dev/null
+  else
+    as_postgres "$bin/pg_ctl" -D "$PG_DIR" -m "$mode" -w -t 60 stop >/dev/null
+    sleep "$pause"
+    as_postgres "$bin/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w -t 120 start >/dev/null
+  fi
+}
+
 case "${1:-up}" in
   up) ensure_packages; pg_up; ch_up
       echo "DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/voxcalls"
@@ -184,7 +200,8 @@ case "${1:-up}" in
       log "removing the servers' data in $DATA"; rm -rf "$PG_LINK" "$CH_DIR"
     fi ;;
   start-clickhouse) ch_up ;;
+  restart-postgres) pg_restart "${2:-fast}" "${3:-0}" ;;
   status) ch_answers && echo "clickhouse: up" || echo "clickhouse: down"
           "$(pg_bin)/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q && echo "postgres: up" || echo "postgres: down" ;;
-  *) echo "usage: $0 up|down|status|stop-clickhouse|start-clickhouse|pg-dir|purge" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|stop-clickhouse|start-clickhouse|pg-dir|purge|restart-postgres <mode> [pause]" >&2; exit 2 ;;
 esac

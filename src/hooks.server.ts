@@ -4,6 +4,7 @@ import { blankSessionCookie, SESSION_COOKIE, validateSessionToken, type CookieSp
 import { getDb } from '$lib/server/db/index';
 import { env } from '$lib/server/env';
 import { log } from '$lib/server/log';
+import { reportFailure, reportSuccess } from '$lib/server/outage';
 
 function applyCookie(event: Parameters<Handle>[0]['event'], c: CookieSpec) {
 	event.cookies.set(c.name, c.value, c.attributes);
@@ -48,8 +49,11 @@ const SECURITY_HEADERS: Record<string, string> = {
 	'content-security-policy': "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 };
 
+const PAGES_COMPONENT = 'web pages';
+
 const handleSecurityHeaders: Handle = async ({ event, resolve }) => {
 	const response = await resolve(event);
+	if (response.status < 500) reportSuccess(PAGES_COMPONENT);
 	try {
 		for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
 		if (env().ORIGIN.startsWith('https:')) response.headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
@@ -64,7 +68,8 @@ const handleSecurityHeaders: Handle = async ({ event, resolve }) => {
 export const handle = sequence(handleApiOrigin, handleSession, handleSecurityHeaders);
 
 // Unexpected errors: the cause stays in the server log, the browser gets a generic message.
+// PostgreSQL being away is an outage, summarised once by the reporter rather than a stack per request.
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
-	if (status >= 500) log.error('request failed', { path: event.url.pathname, status, err: error });
+	if (status >= 500 && !reportFailure(PAGES_COMPONENT, error, 'requests failed')) log.error('request failed', { path: event.url.pathname, status, err: error });
 	return { message: status >= 500 ? 'Something went wrong' : message };
 };

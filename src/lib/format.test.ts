@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { statusTone } from './status';
 import {
+	describeChange,
 	formatAverage,
 	formatCredits,
 	formatDateTimeInZone,
@@ -124,5 +126,39 @@ describe('formatters', () => {
 		[null, '—']
 	])('formatLabel(%j) = %s', (v, s) => {
 		expect(formatLabel(v)).toBe(s);
+	});
+});
+
+describe('describeChange', () => {
+	it.each([
+		[120, 100, { text: '+20%', direction: 'up' }],
+		[80, 100, { text: '−20%', direction: 'down' }],
+		[100, 100, { text: 'no change', direction: 'flat' }],
+		[0, 0, { text: 'no change', direction: 'flat' }],
+		[5, 0, { text: 'new', direction: 'up' }],
+		[0, 4, { text: '−100%', direction: 'down' }],
+		[1001, 1000, { text: '+0.1%', direction: 'up' }],
+		[100000, 1000, { text: '+9,900%', direction: 'up' }],
+		[10000, 10001, { text: 'no change', direction: 'flat' }],
+		[Number.NaN, 3, null]
+	])('describeChange(%d, %d)', (current, previous, expected) => {
+		expect(describeChange(current, previous)).toEqual(expected);
+	});
+});
+
+describe('statusTone', () => {
+	it.each([
+		['done', 'ok'],
+		['success', 'ok'],
+		['active', 'ok'],
+		['failed', 'bad'],
+		['failure', 'bad'],
+		['suspended', 'bad'],
+		['in-progress', 'pending'],
+		['processing', 'pending'],
+		['unknown', 'neutral'],
+		[null, 'neutral']
+	])('%s reads as %s', (value, tone) => {
+		expect(statusTone(value)).toBe(tone);
 	});
 });

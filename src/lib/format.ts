@@ -1,5 +1,5 @@
 import { formatDecimal, isDecimalText, type DecimalText } from './decimal';
-import { wallClockInZone, type IsoDay } from './charts/series';
+import { wallClockInZone, type IsoDay } from './days';
 
 // Number, duration and date formatters for the UI and its CSV exports. One fixed locale (en-US) so the server's
 // render and the browser's hydration print the same text, and tests can pin it.
@@ -83,4 +83,19 @@ export function formatLabel(v: string | null | undefined): string {
 	if (!v) return '—';
 	const s = v.replaceAll('_', ' ').replaceAll('-', ' ');
 	return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export type ChangeDirection = 'up' | 'down' | 'flat';
+
+/**
+ * A figure against the same figure of the previous period: `+12%`, `−5%`, `no change`, or `new` when there was
+ * nothing before (no percentage of zero). Null when either side is not a number.
+ */
+export function describeChange(current: number, previous: number): { text: string; direction: ChangeDirection } | null {
+	if (!Number.isFinite(current) || !Number.isFinite(previous)) return null;
+	if (current === previous) return { text: 'no change', direction: 'flat' };
+	if (previous === 0) return { text: 'new', direction: current > 0 ? 'up' : 'down' };
+	const pct = Math.round(((current - previous) / Math.abs(previous)) * 1000) / 10;
+	if (pct === 0) return { text: 'no change', direction: 'flat' };
+	return { text: `${pct > 0 ? '+' : '−'}${upToOne.format(Math.abs(pct))}%`, direction: pct > 0 ? 'up' : 'down' };
 }

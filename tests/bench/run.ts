@@ -4,10 +4,14 @@
 import { runFinanceBenchmark } from './finance';
 import { runIngestWebhooksBenchmark } from './ingest-webhooks';
 import { stopAllChildren } from './lib/processes';
+import { runRecipientsImportBenchmark } from './recipients-import';
+import { runQrRedirectBenchmark } from './qr-redirect';
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<{ lossFree: boolean }>> = {
 	'ingest-webhooks': runIngestWebhooksBenchmark,
-	finance: runFinanceBenchmark
+	finance: runFinanceBenchmark,
+	'qr-redirect': runQrRedirectBenchmark,
+	'recipients-import': runRecipientsImportBenchmark
 };
 
 const args = process.argv.slice(2);

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/charts/series';
+import { addDays, startOfDayInZone, todayInZone } from '../../src/lib/days';
 import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
+import { parseCsv } from '../../src/lib/csv';
 import { formatNumber } from '../../src/lib/format';
 import { createTestConnection, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { createTestMember, TEST_PASSWORD } from '../factories/users';
 import { connectTestStores } from '../setup/stores';
 import { launchBrowser } from './browser';
-import { signInThroughForm } from './helpers';
+import { saveScreenshot, signInThroughForm } from './helpers';
+import { eventually } from '../setup/eventually';
 
 const stores = connectTestStores();
 let browser: Browser;
@@ -61,11 +63,10 @@ async function seedTenantWithCalls() {
 	snapshots.push(special, old);
 	await upsertConversationSnapshots({ ctx: { db }, input: { snapshots } });
 	// The worker started by the e2e setup relays the outbox; wait until ClickHouse has every call.
-	const until = Date.now() + 45_000;
-	while ((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls < snapshots.length) {
-		if (Date.now() > until) throw new Error('the worker did not relay the seeded calls to ClickHouse in time');
-		await new Promise((r) => setTimeout(r, 250));
-	}
+	await eventually(async () => expect((await queryTenantCallTotals(stores.ch, { tenantId: t.id })).calls).toBe(snapshots.length), {
+		what: 'the worker to relay the seeded calls to ClickHouse',
+		timeoutMs: 45_000
+	});
 	const today = todayInZone(TZ);
 	const inLast = (days: number) => snapshots.filter((s) => s.startedAt! >= startOfDayInZone(addDays(today, -(days - 1)), TZ)).length;
 	return { t, snapshots, special, today, inLast };
@@ -104,7 +105,7 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	await expect(page.getByTestId('calls-table').locator('.pager').textContent()).resolves.toContain(`${last14} rows · page 1 of 3`);
 	await expect(page.getByTestId('health').textContent()).resolves.toMatch(/operational/);
 	await page.waitForTimeout(500); // the chart's entry animation
-	await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
+	await saveScreenshot(page, 'dashboard');
 
 	// Paging keeps the range and moves through the calls, newest first.
 	const firstPageTop = await tableRows(page).first().textContent();
@@ -113,12 +114,32 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	await expect(tableRows(page).count()).resolves.toBe(20);
 	expect(await tableRows(page).first().textContent()).not.toBe(firstPageTop);
 
-	// A quick pick: the last 30 days include the call from 20 days ago, and the URL carries the range.
-	await Promise.all([page.waitForURL(/from=.*to=/), page.getByRole('link', { name: '30 days' }).click()]);
+	// The whole filter exports, not the visible page: every call of the last 14 days, newest first, from the server.
+	const [all] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+	expect(all.suggestedFilename()).toBe(`${seed.t.slug}-calls-${addDays(seed.today, -13)}_${seed.today}.csv`);
+	const allRows = parseCsv(await streamText(await all.createReadStream())).rows;
+	expect(allRows[0].slice(0, 5)).toEqual(['Conversation ID', 'Started (America/New_York)', 'Direction', 'Caller', 'Agent']);
+	expect(allRows).toHaveLength(1 + last14);
+	const in14 = seed.snapshots.filter((s) => s.startedAt! >= startOfDayInZone(addDays(seed.today, -13), TZ));
+	expect(new Set(allRows.slice(1).map((r) => r[0]))).toEqual(new Set(in14.map((s) => s.conversationId)));
+
+	// A preset of the range picker: the URL names it, the KPIs follow, and the last 30 days include the call from 20
+	// days ago. The cards compare with the 30 days before.
+	await Promise.all([page.waitForURL(/range=30d/), page.getByRole('link', { name: 'Last 30 days' }).click()]);
 	await page.getByTestId('range-label').filter({ hasText: '30 days' }).waitFor();
 	await expect(text(page, 'kpi-calls')).resolves.toContain(`Calls ${formatNumber(seed.inLast(30))}`);
-	expect(new URL(page.url()).searchParams.get('to')).toBe(seed.today);
-	expect(new URL(page.url()).searchParams.get('from')).toBe(addDays(seed.today, -29));
+	await expect(text(page, 'kpi-calls-change')).resolves.toBe('▲ new vs previous 30 days');
+	expect(new URL(page.url()).searchParams.get('range')).toBe('30d');
+	expect(new URL(page.url()).searchParams.has('from')).toBe(false);
+	await expect(page.getByRole('link', { name: 'Last 30 days' }).getAttribute('aria-current')).resolves.toBe('true');
+	// The picker is usable from the keyboard: arrows move between presets, Enter follows one.
+	await page.getByRole('link', { name: 'Last 30 days' }).focus();
+	await page.keyboard.press('ArrowLeft');
+	await Promise.all([page.waitForURL(/range=7d/), page.keyboard.press('Enter')]);
+	await page.getByTestId('range-label').filter({ hasText: '7 days' }).waitFor();
+	await expect(text(page, 'kpi-calls')).resolves.toContain(`Calls ${formatNumber(seed.inLast(7))}`);
+	await Promise.all([page.waitForURL(/range=30d/), page.getByRole('link', { name: 'Last 30 days' }).click()]);
+	await page.getByTestId('range-label').filter({ hasText: '30 days' }).waitFor();
 
 	// Search by the caller's number as people type it: one call, and the range stays.
 	await page.getByRole('searchbox', { name: 'Search calls' }).fill('(312) 555-0142');
@@ -128,16 +149,14 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	const row = await tableRows(page).first().textContent();
 	expect(row).toContain('+13125550142');
 	expect(row).toContain('After Hours');
-	expect(new URL(page.url()).searchParams.get('from')).toBe(addDays(seed.today, -29));
-	await page.screenshot({ path: '/tmp/dashboard-search.png', fullPage: true });
-	// The export holds what the table shows: its columns and this one row.
-	const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
-	const csv = await streamText(await download.createReadStream());
-	const lines = csv.trim().split('\r\n');
-	expect(lines[0]).toBe('Started (America/New_York),Direction,Caller,Agent,Duration,Status,Outcome,Title');
-	expect(lines).toHaveLength(2);
-	expect(lines[1]).toContain('After Hours');
-	expect(lines[1]).toContain('Emergency toothache');
+	expect(new URL(page.url()).searchParams.get('range')).toBe('30d');
+	await saveScreenshot(page, 'dashboard-search');
+	// The export follows the search: this one call, its number neutralised against formulas.
+	const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+	const found = parseCsv(await streamText(await download.createReadStream())).rows;
+	expect(found).toHaveLength(2);
+	expect(found[1][0]).toBe(seed.special.conversationId);
+	expect(found[1]).toEqual(expect.arrayContaining(["'+13125550142", 'After Hours', 'Emergency toothache']));
 
 	// A range before any call: KPIs at zero, no rate, and the table's empty state.
 	await page.getByLabel('From', { exact: true }).fill('2020-01-01');
@@ -149,7 +168,7 @@ it('a marketer sees KPIs, the chart and the calls, changes the range and searche
 	await page.getByTestId('chart-empty').waitFor();
 	await page.getByRole('link', { name: 'Clear' }).first().click();
 	await page.getByText('No calls in this range yet').waitFor();
-	await page.screenshot({ path: '/tmp/dashboard-empty.png', fullPage: true });
+	await saveScreenshot(page, 'dashboard-empty');
 
 	// A reversed range is refused with a readable message, and the status card is still there.
 	await page.goto(`${baseUrl}/?from=2025-03-14&to=2025-03-01`);

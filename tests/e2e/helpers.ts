@@ -1,5 +1,15 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+
+/** Screenshots go to the e2e suite's own git-ignored output folder, never elsewhere. */
+export const E2E_OUTPUT_DIR = join(process.cwd(), 'test-results', 'e2e');
+
+export async function saveScreenshot(page: Page, name: string) {
+	mkdirSync(E2E_OUTPUT_DIR, { recursive: true });
+	await page.screenshot({ path: join(E2E_OUTPUT_DIR, `${name}.png`), fullPage: true });
+}
 
 /** Signs in through the real /login form and waits for the app shell. */
 export async function signInThroughForm(page: Page, baseUrl: string, email: string, password: string) {

@@ -6,6 +6,7 @@ import { drainInbox } from '../../src/lib/server/ingest/loops';
 import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
 import { systemActor } from '../../src/lib/server/services/context';
 import { createConnection, type ConnectionView } from '../../src/lib/server/services/connections/index';
+import { eventually } from '../setup/eventually';
 
 export const factoryActor = systemActor('test-factory');
 
@@ -119,15 +120,15 @@ export function signedWebhookEvent(
  * (SKIP LOCKED hands their processor some of our rows), so "my drain found nothing" is not enough.
  */
 export async function settleInbox(db: DbHandle, connectionId: string, timeoutMs = 30_000): Promise<void> {
-	const end = Date.now() + timeoutMs;
-	for (;;) {
-		await drainInbox({ db: db.db });
-		const [{ n }] = await db.db
-			.select({ n: sql<number>`count(*)::int` })
-			.from(webhookInbox)
-			.where(and(eq(webhookInbox.connectionId, connectionId), eq(webhookInbox.status, 'pending')));
-		if (n === 0) return;
-		if (Date.now() > end) throw new Error(`inbox of ${connectionId} still has ${n} pending rows`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
+	await eventually(
+		async () => {
+			await drainInbox({ db: db.db });
+			const [{ n }] = await db.db
+				.select({ n: sql<number>`count(*)::int` })
+				.from(webhookInbox)
+				.where(and(eq(webhookInbox.connectionId, connectionId), eq(webhookInbox.status, 'pending')));
+			if (n > 0) throw new Error(`inbox of ${connectionId} still has ${n} pending rows`);
+		},
+		{ what: 'the inbox to settle', timeoutMs, intervalMs: 50 }
+	);
 }

@@ -20,16 +20,20 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../src/emulators/elevenlabs/server';
+import { startTwilioEmulator, type TwilioEmulator } from '../../src/emulators/twilio/server';
 import { sealSecret, secretHint } from '../../src/lib/server/crypto/secrets';
 import type { Tx } from '../../src/lib/server/db/client';
-import { auditLog, elevenlabsConnection, invitation, membership, session, tenant } from '../../src/lib/server/db/schema/index';
+import { auditLog, campaign, elevenlabsAgent, elevenlabsConnection, invitation, mailDrop, membership, phoneNumber, platformSetting, session, tenant } from '../../src/lib/server/db/schema/index';
+import { saveTwilioAccount } from '../../src/lib/server/services/numbers/twilio-accounts';
 import { upsertConversationSnapshots } from '../../src/lib/server/ingest/upsert';
 import { inviteMember } from '../../src/lib/server/services/invitations/index';
 import { closeMonth } from '../../src/lib/server/services/finance/index';
-import { userActor } from '../../src/lib/server/services/context';
+import { systemActor, userActor } from '../../src/lib/server/services/context';
 import { createCallerFactory, createContextForSession, type Context } from '../../src/lib/server/trpc/init';
 import { appRouter } from '../../src/lib/server/trpc/root';
+import { createTestCampaign, createTestDrop } from '../factories/campaigns';
 import { createTestConnection } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { anonymousContext, createTestMember, createTestUser, signedInContext } from '../factories/users';
@@ -81,6 +85,56 @@ const procedures = Object.keys(appRouter._def.procedures).sort();
 // The world every call runs against: tenant A (the target), tenant B (the "other tenant"), a suspended tenant C.
 
 const SECRETS = { apiKey: `sk_matrix_${randomUUID()}`, webhookSecret: `wsec_matrix_${randomUUID()}` };
+
+// Procedures that talk to the providers (agents, numbers) reach these emulators; what they change there is not
+// rolled back, so every fixture makes its own upstream agent and number.
+const UPSTREAM = { apiKey: `sk_upstream_${randomUUID()}`, accountSid: `AC${randomUUID().replaceAll('-', '')}`, authToken: `tw_matrix_${randomUUID()}` };
+let el: ElevenLabsEmulator;
+let twilio: TwilioEmulator;
+beforeAll(async () => {
+	el = await startElevenLabsEmulator({ apiKey: UPSTREAM.apiKey, agents: [{ agentId: 'agent_matrix_seed', name: 'Seed' }] });
+	twilio = await startTwilioEmulator({ accountSid: UPSTREAM.accountSid, authToken: UPSTREAM.authToken });
+});
+afterAll(async () => {
+	await el?.close();
+	await twilio?.close();
+});
+let numberSeq = 0;
+
+/** Tenant A's upstream world: a connection to the emulator, an agent mapped to A, a number of A, a Twilio account. */
+async function buildUpstreamFixture(tx: Tx, tenantAId: string) {
+	const [upstreamConnection] = await tx
+		.insert(elevenlabsConnection)
+		.values({
+			tenantId: null,
+			name: 'Matrix upstream',
+			baseUrl: el.url,
+			apiKeySealed: sealSecret(UPSTREAM.apiKey, TEST_APP_SECRET),
+			apiKeyHint: secretHint(UPSTREAM.apiKey),
+			webhookSecretSealed: sealSecret(SECRETS.webhookSecret, TEST_APP_SECRET),
+			webhookSecretHint: secretHint(SECRETS.webhookSecret)
+		})
+		.returning({ id: elevenlabsConnection.id });
+	const agent = el.state.createAgent({ name: 'Matrix agent', conversationConfig: null });
+	await tx.insert(elevenlabsAgent).values({ connectionId: upstreamConnection.id, agentId: agent.agent_id, name: agent.name, tenantId: tenantAId, mappedAt: new Date() });
+	const account = await saveTwilioAccount({
+		ctx: { db: tx, actor: systemActor('access-matrix') },
+		input: { name: 'Matrix Twilio', accountSid: UPSTREAM.accountSid, authToken: UPSTREAM.authToken, baseUrl: twilio.url }
+	});
+	const e164 = `+1617555${String(1000 + (numberSeq++ % 9000)).padStart(4, '0')}`;
+	const sid = `PN${randomUUID().replaceAll('-', '')}`;
+	twilio.numbers.set(sid, { sid, phone_number: e164, friendly_name: e164, date_created: new Date().toUTCString(), voice_url: '', sms_url: '', status_callback: '' });
+	const upstreamNumber = el.state.createPhoneNumber({ phoneNumber: e164, label: e164, agentId: agent.agent_id });
+	const [numberA] = await tx
+		.insert(phoneNumber)
+		.values({ e164, country: 'US', status: 'active', twilioAccountId: account.id, connectionId: upstreamConnection.id, twilioSid: sid, elevenlabsPhoneNumberId: upstreamNumber.phone_number_id, tenantId: tenantAId, agentId: agent.agent_id })
+		.returning({ id: phoneNumber.id, e164: phoneNumber.e164 });
+	// Tenant admins may edit their tenant's agents in this world (the setting is rolled back with the rest).
+	await tx.insert(platformSetting).values({ key: 'tenantAdminsManageAgents', value: true }).onConflictDoUpdate({ target: platformSetting.key, set: { value: true } });
+	const spare = el.state.createAgent({ name: 'Matrix spare', conversationConfig: null });
+	await tx.insert(elevenlabsAgent).values({ connectionId: upstreamConnection.id, agentId: spare.agent_id, name: spare.name, tenantId: tenantAId });
+	return { upstreamConnection, agentId: agent.agent_id, spareAgentId: spare.agent_id, twilioAccountId: account.id, numberA, buyE164: `+1617556${String(1000 + (numberSeq % 9000)).padStart(4, '0')}` };
+}
 
 async function buildFixture(tx: Tx) {
 	const suffix = randomUUID().slice(0, 8);
@@ -141,6 +195,10 @@ async function buildFixture(tx: Tx) {
 	const [closedA] = await closeMonth({ ctx: { db: tx, actor: userActor(platformAdmin) }, input: { period: '2025-01', tenantId: a.id } });
 	if (closedA.outcome !== 'closed') throw new Error(`fixture: January of tenant A did not close (${closedA.outcome})`);
 	const statementA = { id: closedA.statementId };
+	// A campaign of tenant A with a completed drop (one recipient) and an upload awaiting its column mapping.
+	const campaignA = await createTestCampaign(tx, a.id, { name: `Matrix campaign ${suffix}` });
+	const completedDropA = await createTestDrop(tx, campaignA, { status: 'completed', recipients: [{ phone: '+14155550199', firstName: `Matrixperson${suffix}` }] });
+	const awaitingDropA = await createTestDrop(tx, campaignA, { status: 'awaiting_mapping', headers: ['phone', 'first name'] });
 	const sessionUser: Record<Exclude<Principal, 'anonymous'>, { id: string; activeTenantId: string }> = {
 		'other tenant': { id: otherAdmin.id, activeTenantId: b.id },
 		viewer: { id: members.viewer.id, activeTenantId: a.id },
@@ -158,7 +216,9 @@ async function buildFixture(tx: Tx) {
 		.from(elevenlabsConnection)
 		.where(eq(elevenlabsConnection.tenantId, a.id));
 	const [{ tokenHash }] = await tx.select({ tokenHash: invitation.tokenHash }).from(invitation).where(eq(invitation.id, inviteA.invitationId));
+	const upstream = await buildUpstreamFixture(tx, a.id);
 	return {
+		upstream,
 		suffix,
 		a,
 		b,
@@ -170,12 +230,15 @@ async function buildFixture(tx: Tx) {
 		platformAdmin,
 		connectionA,
 		statementA,
+		campaignA,
+		completedDropA,
+		awaitingDropA,
 		tokens,
 		/** Strings no answer may contain, to anyone. */
 		// (`sk_new_`/`wsec_new_` are the secrets ingestion.connections.create is given; its answer must not echo them.)
-		neverLeak: [SECRETS.apiKey, SECRETS.webhookSecret, sealed.apiKey, sealed.webhookSecret, `sk_new_${suffix}`, `wsec_new_${suffix}`, tokenHash, TEST_APP_SECRET, '$argon2'],
+		neverLeak: [UPSTREAM.apiKey, UPSTREAM.authToken, SECRETS.apiKey, SECRETS.webhookSecret, sealed.apiKey, sealed.webhookSecret, `sk_new_${suffix}`, `wsec_new_${suffix}`, tokenHash, TEST_APP_SECRET, '$argon2'],
 		/** Strings that identify tenant A: the "other tenant" principal must never see one. */
-		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId, callA]
+		tenantAMarks: [a.id, a.slug, a.name, target.email, adminOfA.email, members.viewer.email, inviteA.invitationId, callA, campaignA.id, campaignA.name, completedDropA.id, completedDropA.trackingCodes[0], `Matrixperson${suffix}`, upstream.numberA.e164, upstream.agentId]
 	};
 }
 type Fixture = Awaited<ReturnType<typeof buildFixture>>;
@@ -204,6 +267,15 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'audit.listAll': (f) => ({ tenantId: f.a.id, page: 1, pageSize: 20 }),
 	'calls.summary': () => ({ from: '2025-01-01', to: '2025-01-31' }),
 	'calls.list': () => ({ from: '2025-01-01', to: '2025-01-31', search: '555', page: 1, pageSize: 20 }),
+	'campaigns.list': () => ({ search: 'Matrix', page: 1, pageSize: 20 }),
+	'campaigns.get': (f) => ({ campaignId: f.campaignA.id }),
+	'campaigns.create': (f) => ({ name: `New campaign ${f.suffix}`, channel: 'direct_mail', trackingNumbers: ['+14155550100'] }),
+	'campaigns.update': (f) => ({ campaignId: f.campaignA.id, status: 'active', notes: 'updated by the matrix' }),
+	'campaigns.funnel': (f) => ({ campaignId: f.campaignA.id, from: '2025-01-01', to: '2025-01-31' }),
+	'campaigns.recipients': (f) => ({ campaignId: f.campaignA.id, search: 'Matrixperson', page: 1, pageSize: 20 }),
+	'campaigns.drops.get': (f) => ({ dropId: f.completedDropA.id }),
+	'campaigns.drops.startImport': (f) => ({ dropId: f.awaitingDropA.id, mapping: { phone: 0, firstName: 1 } }),
+	'campaigns.drops.cancelImport': (f) => ({ dropId: f.awaitingDropA.id }),
 	'ingestion.status': () => undefined,
 	'ingestion.connections.list': () => undefined,
 	'ingestion.connections.get': (f) => ({ connectionId: f.connectionA.id }),
@@ -230,7 +302,40 @@ const INPUTS: Record<string, (f: Fixture) => unknown> = {
 	'finance.platform.reconcile': (f) => ({ tenantId: f.a.id, period: '2025-01' }),
 	'finance.platform.setCreditRate': (f) => ({ connectionId: f.connectionA.id, perCredit: '0.00018' }),
 	'finance.platform.setTelephonyRate': (f) => ({ tenantId: f.a.id, phoneNumber: '+14155550100', perMinute: '0.013' }),
-	'finance.platform.reopen': (f) => ({ statementId: f.statementA.id, reason: 'Matrix reopen' })
+	'finance.platform.reopen': (f) => ({ statementId: f.statementA.id, reason: 'Matrix reopen' }),
+	'ingestion.connections.test': (f) => ({ connectionId: f.upstream.upstreamConnection.id }),
+	'agents.list': () => ({ search: 'Matrix', page: 1, pageSize: 20 }),
+	'agents.get': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId }),
+	'agents.create': (f) => ({
+		connectionId: f.upstream.upstreamConnection.id,
+		tenantId: f.a.id,
+		fields: { name: `Created ${f.suffix}`, firstMessage: 'Hi', systemPrompt: 'Be kind', llm: 'gpt-4o-mini', temperature: 0.2, language: 'en', voiceId: 'v1', ttsModel: 'eleven_flash_v2', dataCollection: [], evaluationCriteria: [] }
+	}),
+	'agents.update': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId, fields: { firstMessage: 'Hello again' } }),
+	'agents.duplicate': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId }),
+	// A spare agent: the main one answers number A, and deleting it would rightly be refused.
+	'agents.delete': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.spareAgentId }),
+	'agents.import': (f) => ({ connectionId: f.upstream.upstreamConnection.id }),
+	'agents.assign': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId, tenantId: f.a.id }),
+	'agents.settings': () => undefined,
+	'agents.updateSettings': () => ({ tenantAdminsManageAgents: true }),
+	'tenantAgents.list': () => ({}),
+	'tenantAgents.get': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId }),
+	'tenantAgents.update': (f) => ({ connectionId: f.upstream.upstreamConnection.id, agentId: f.upstream.agentId, fields: { firstMessage: 'Tenant says hi' } }),
+	'numbers.list': () => ({}),
+	'numbers.search': (f) => ({ twilioAccountId: f.upstream.twilioAccountId, country: 'US', areaCode: 415, limit: 3 }),
+	'numbers.buy': (f) => ({ twilioAccountId: f.upstream.twilioAccountId, connectionId: f.upstream.upstreamConnection.id, e164: f.upstream.buyE164 }),
+	'numbers.assign': (f) => ({ numberId: f.upstream.numberA.id, tenantId: f.a.id, agentId: f.upstream.agentId, campaignTracking: true }),
+	'numbers.release': (f) => ({ numberId: f.upstream.numberA.id, confirmE164: f.upstream.numberA.e164 }),
+	'numbers.retry': (f) => ({ numberId: f.upstream.numberA.id }),
+	'numbers.drift': () => undefined,
+	'numbers.reconcile': () => undefined,
+	'numbers.twilioAccounts.list': () => undefined,
+	'numbers.twilioAccounts.save': (f) => ({ twilioAccountId: f.upstream.twilioAccountId, name: `Renamed ${f.suffix}`, accountSid: UPSTREAM.accountSid }),
+	'numbers.twilioAccounts.test': (f) => ({ twilioAccountId: f.upstream.twilioAccountId }),
+	'tenantNumbers.list': () => undefined,
+	'tenantNumbers.claim': (f) => ({ numberId: f.upstream.numberA.id, agentId: f.upstream.agentId }),
+	'tenantNumbers.giveBack': (f) => ({ numberId: f.upstream.numberA.id })
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -265,7 +370,11 @@ async function snapshotTenantA(sp: Tx, f: Fixture) {
 		await sp.select().from(tenant).where(eq(tenant.id, f.a.id)),
 		await sp.select().from(membership).where(eq(membership.tenantId, f.a.id)).orderBy(membership.userId),
 		await sp.select().from(invitation).where(eq(invitation.tenantId, f.a.id)).orderBy(invitation.id),
+		await sp.select().from(campaign).where(eq(campaign.tenantId, f.a.id)).orderBy(campaign.id),
+		await sp.select().from(mailDrop).where(eq(mailDrop.tenantId, f.a.id)).orderBy(mailDrop.id),
 		await sp.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.tenantId, f.a.id)).orderBy(auditLog.id),
+		await sp.select().from(phoneNumber).where(eq(phoneNumber.tenantId, f.a.id)).orderBy(phoneNumber.id),
+		await sp.select().from(elevenlabsAgent).where(eq(elevenlabsAgent.tenantId, f.a.id)).orderBy(elevenlabsAgent.agentId),
 		await sp.select({ id: session.id }).from(session).innerJoin(membership, eq(membership.userId, session.userId)).where(eq(membership.tenantId, f.a.id)).orderBy(session.id)
 	]);
 }

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { and, eq, gte, isNotNull, lt, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { todayInZone } from '../../src/lib/charts/series';
+import { todayInZone } from '../../src/lib/days';
 import { conversation } from '../../src/lib/server/db/schema/index';
 import { drainOutboxToClickHouse } from '../../src/lib/server/ingest/loops';
 import type { ConversationSnapshot } from '../../src/lib/server/ingest/snapshot';

@@ -12,6 +12,12 @@ import { postCallTranscriptionEventSchema } from '../../src/lib/server/elevenlab
 import { createTestConnection, factoryActor, transcriptionEvent, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
 import { connectTestStores } from '../setup/stores';
+import { testEnv } from '../setup/test-env';
+import { z } from 'zod';
+import { queryRows } from '../../src/lib/server/analytics/client';
+import { sql as chSql } from '../../src/lib/server/analytics/literal';
+import { createDb } from '../../src/lib/server/db/client';
+import { LOCK_IDS, LeaseLostError } from '../../src/lib/server/db/locks';
 
 // Outbox → ClickHouse against the real server: drains, survives a relay that dies between INSERT and mark,
 // and keeps every total exact through corrections (retraction + fact).
@@ -133,5 +139,46 @@ describe('outbox relay to ClickHouse', () => {
 		expect(ny.map((d) => [d.day, d.calls])).toEqual([['2026-03-09', 2]]);
 		const utc = await queryTenantDailyCalls(stores.ch, { tenantId: s.t.id, timezone: 'UTC', from: day(0), to: new Date(Date.now() + 86_400_000) });
 		expect(utc.map((d) => [d.day, d.calls])).toEqual([['2026-03-10', 2]]);
+	});
+
+	it('a relay whose lease was taken over sends nothing, and the new holder sends every row once', async () => {
+		const b = createDb(testEnv().DATABASE_URL, { max: 3, applicationName: 'relay-b' });
+		let s!: Awaited<ReturnType<typeof seedCalls>>;
+		try {
+			let outcome = '';
+			await withRelayLease(stores.db, async (leaseA) => {
+				// Seeded under A's lease, so no other relay (another test file's worker) sends these rows meanwhile.
+				s = await seedCalls(20);
+				await s.finish();
+				expect(await pending(s.conn.id)).toBe(60); // 20 first facts, 20 retractions, 20 final facts
+				// A's lock connection dies, as in a PostgreSQL restart; B takes the lease over (or first a worker of
+				// another test file, which then relays what it finds: B's epoch is larger still).
+				// A then tries its next batch: it must send nothing, whatever is pending.
+				const [{ pid }] = await stores.db.sql<{ pid: number }[]>`
+					select pid from pg_locks where locktype = 'advisory' and granted and classid = 0 and objid = ${LOCK_IDS.relay} and objsubid = 1`;
+				await stores.db.sql`select pg_terminate_backend(${pid})`;
+				await withRelayLease(b, async (leaseB) => {
+					expect(leaseB.epoch).toBeGreaterThan(leaseA.epoch);
+					outcome = await relayOutboxBatchToClickHouse({ ctx: { db: stores.db.db, ch: stores.ch, lease: leaseA }, input: { limit: 5000 } }).then(
+						(r) => `sent ${r.inserted}`,
+						(err) => (err instanceof LeaseLostError ? 'lost' : String(err))
+					);
+					for (let r = 1; r > 0; ) r = (await relayOutboxBatchToClickHouse({ ctx: { db: b.db, ch: stores.ch, lease: leaseB }, input: { limit: 5000 } })).claimed;
+				});
+			});
+			expect(outcome).toBe('lost');
+		} finally {
+			await b.close();
+		}
+		expect(await pending(s.conn.id)).toBe(0);
+		// Each event stored once (no FINAL), and the totals exact.
+		const twice = await queryRows(
+			stores.ch,
+			chSql`SELECT event_id, count() AS n FROM call_events WHERE tenant_id = toUUID(${s.t.id}) GROUP BY event_id HAVING n > 1`,
+			z.object({ event_id: z.string(), n: z.coerce.number() })
+		);
+		expect(twice).toEqual([]);
+		expect(await queryTenantCallTotals(stores.ch, { tenantId: s.t.id })).toMatchObject(s.expected);
+		expect(await rollupTotal(s.t.id)).toEqual({ calls: s.expected.calls, durationSecs: s.expected.durationSecs });
 	});
 });

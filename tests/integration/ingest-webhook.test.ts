@@ -16,6 +16,7 @@ import { followWebhookConnectionChanges, resolveWebhookConnection } from '../../
 import { updateConnection } from '../../src/lib/server/services/connections/index';
 import { createTestTenant } from '../factories/tenant';
 import { startWebhookRouteServer } from '../factories/webhook-server';
+import { eventually } from '../setup/eventually';
 import { connectTestStores } from '../setup/stores';
 
 // Every case runs twice: through the SvelteKit route handler (what `vite dev` serves) and over real HTTP through
@@ -205,10 +206,12 @@ describe.each([
 		// 30 commits back to back: the first wakes at once (done above), the rest share interval wake-ups.
 		for (let i = 0; i < 30; i++) await writer.write(row());
 		expect(writer.stats.batches).toBe(31);
-		await new Promise((r) => setTimeout(r, 200));
-		expect(writer.stats.notifies).toBeGreaterThanOrEqual(2); // the stream's last commits were announced too
+		// The stream's last commits are announced too, at the end of the interval.
+		await eventually(() => expect(writer.stats.notifies).toBeGreaterThanOrEqual(2), { what: 'the trailing NOTIFY' });
 		expect(writer.stats.notifies).toBeLessThan(writer.stats.batches);
-		// After a quiet spell, a lone delivery wakes the processor at once again.
+		// After a quiet spell (the scenario's input, longer than the NOTIFY interval), a lone delivery wakes the
+		// processor at once again.
+		await new Promise((r) => setTimeout(r, 200));
 		const before = writer.stats.notifies;
 		await writer.write(row());
 		expect(writer.stats.notifies).toBe(before + 1);
@@ -239,18 +242,13 @@ describe.each([
 });
 
 describe('webhook secrets cached in several web processes', () => {
-	const waitFor = async (check: () => boolean) => {
-		for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
-		return check();
-	};
-
 	it('announces every committed connection change to the other processes', async () => {
 		const conn = await createTestConnection(stores.db.db);
 		const seen: string[] = [];
 		const stop = await followWebhookConnectionChanges(stores.db.sql, (id) => seen.push(id));
 		try {
 			await updateConnection({ ctx: { db: stores.db.db, actor: factoryActor }, input: { connectionId: conn.id, enabled: false } });
-			expect(await waitFor(() => seen.includes(conn.id))).toBe(true);
+			await eventually(() => expect(seen).toContain(conn.id), { what: 'the change notice' });
 		} finally {
 			await stop();
 		}
@@ -266,7 +264,7 @@ describe('webhook secrets cached in several web processes', () => {
 			await stores.db.db.update(elevenlabsConnection).set({ enabled: false }).where(eq(elevenlabsConnection.id, conn.id));
 			expect((await resolveWebhookConnection(stores.db.db, conn.id))?.enabled).toBe(true); // still cached
 			await stores.db.sql`select pg_notify('elevenlabs_connection_changed', ${conn.id})`;
-			expect(await waitFor(() => seen.includes(conn.id))).toBe(true);
+			await eventually(() => expect(seen).toContain(conn.id), { what: 'the change notice' });
 			expect((await resolveWebhookConnection(stores.db.db, conn.id))?.enabled).toBe(false);
 		} finally {
 			await stop();

@@ -5,6 +5,7 @@ import { createBoss, sendJob, startBoss, type PgBoss } from '../../src/lib/serve
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
 import { createTestTenant } from '../factories/tenant';
+import { eventually } from '../setup/eventually';
 import { connectTestStores } from '../setup/stores';
 import { testEnv } from '../setup/test-env';
 
@@ -43,12 +44,10 @@ it('turns posted webhooks into exact ClickHouse totals within seconds', { timeou
 		const res = await POST(signedWebhookEvent(conn.id, body, { secret: conn.webhookSecret }) as unknown as Parameters<typeof POST>[0]);
 		expect(res.status).toBe(200);
 	}
-	let totals = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
-	while (totals.calls < n && Date.now() - posted < 90_000) {
-		await new Promise((r) => setTimeout(r, 100));
-		totals = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
-	}
+	await eventually(async () => expect(await queryTenantCallTotals(stores.ch, { tenantId: t.id })).toMatchObject({ calls: n, durationSecs: 30 * n }), {
+		what: 'every call in the ClickHouse totals',
+		timeoutMs: 90_000
+	});
 	const visibleAfterMs = Date.now() - posted;
-	expect(totals).toMatchObject({ calls: n, durationSecs: 30 * n });
 	console.log(`webhook → ClickHouse: ${n} calls visible ${visibleAfterMs} ms after the first post`);
 });

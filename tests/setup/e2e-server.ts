@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { eventually } from './eventually';
 import { testEnv } from './test-env';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,20 +26,8 @@ function freePort(): Promise<number> {
 	});
 }
 
-async function waitFor(url: string, ms: number) {
-	const until = Date.now() + ms;
-	while (Date.now() < until) {
-		try {
-			// Any answer means the server is up; the tests themselves judge what it says.
-			await fetch(url);
-			return;
-		} catch {
-			/* not up yet */
-		}
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	throw new Error(`${url} did not come up within ${ms} ms`);
-}
+// Any answer means the server is up; the tests themselves judge what it says.
+const waitFor = (url: string, ms: number) => eventually(() => fetch(url), { what: `${url} to answer`, timeoutMs: ms, intervalMs: 250 });
 
 // Builds the app once and serves it (with a worker) against the test stores for the browser tests.
 export default async function setup(project: TestProject) {

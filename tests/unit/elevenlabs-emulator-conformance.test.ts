@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startElevenLabsEmulator, type ElevenLabsEmulator } from '../../src/emulators/elevenlabs/server';
 import { verifyWebhookSignature } from '../../src/lib/server/elevenlabs/signature';
 import { webhookEventSchema } from '../../src/lib/server/elevenlabs/types';
+import { eventually } from '../setup/eventually';
 
 const API_KEY = 'conformance-key';
 const SECRET = 'wsec_conformance';
@@ -22,8 +23,6 @@ let emulator: ElevenLabsEmulator;
 let sdk: ElevenLabsClient;
 let receiver: Server;
 let received: Received[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
 	receiver = createServer((req, res) => {
@@ -204,13 +203,15 @@ describe('emulator behaviour', () => {
 	it('moves a call initiated → in-progress → processing → done and then sends signed webhooks', async () => {
 		const [rec] = emulator.control.generateCalls(1, { agentId: 'agent_front', direction: 'inbound' });
 		const seen: string[] = [];
-		const deadline = Date.now() + 3000;
-		while (Date.now() < deadline) {
-			const c = await sdk.conversationalAi.conversations.get(rec.conversation_id);
-			if (seen[seen.length - 1] !== c.status) seen.push(c.status);
-			if (c.status === 'done') break;
-			await sleep(40);
-		}
+		// Sampled often enough to see every stage on the way.
+		await eventually(
+			async () => {
+				const c = await sdk.conversationalAi.conversations.get(rec.conversation_id);
+				if (seen[seen.length - 1] !== c.status) seen.push(c.status);
+				expect(c.status).toBe('done');
+			},
+			{ what: 'the call to reach done', timeoutMs: 15_000, intervalMs: 40 }
+		);
 		expect(seen).toEqual(['initiated', 'in-progress', 'processing', 'done']);
 		await emulator.control.flushWebhooks();
 		const mine = received.filter((r) => r.conversationId === rec.conversation_id);

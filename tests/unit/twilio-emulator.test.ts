@@ -76,4 +76,35 @@ describe('twilio emulator with the official twilio SDK', () => {
 		expect(res.status).toBe(401);
 		expect(await res.json()).toEqual({ code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
 	});
+
+	it('fetches the account and updates a number', async () => {
+		const client = clientFor(ACCOUNT_SID, AUTH_TOKEN);
+		const account = await client.api.v2010.accounts(ACCOUNT_SID).fetch();
+		expect(account).toMatchObject({ sid: ACCOUNT_SID, status: 'active' });
+		const n = await client.incomingPhoneNumbers.create({ areaCode: '617' });
+		const updated = await client.incomingPhoneNumbers(n.sid).update({ friendlyName: 'Boston line', voiceUrl: 'https://example.test/voice' });
+		expect(updated).toMatchObject({ friendlyName: 'Boston line', voiceUrl: 'https://example.test/voice' });
+		expect((await client.incomingPhoneNumbers(n.sid).fetch()).friendlyName).toBe('Boston line');
+		await client.incomingPhoneNumbers(n.sid).remove();
+	});
+
+	it('injects faults before or after doing the work, with Twilio error bodies', async () => {
+		const client = clientFor(ACCOUNT_SID, AUTH_TOKEN);
+		emulator.failNext({ count: 1, status: 500, method: 'POST', pathContains: '/IncomingPhoneNumbers.json' });
+		const refused = await client.incomingPhoneNumbers.create({ phoneNumber: '+15125550100' }).catch((e: unknown) => e);
+		expect(refused).toMatchObject({ status: 500, code: 20500 });
+		expect(await client.incomingPhoneNumbers.list({ phoneNumber: '+15125550100' })).toHaveLength(0);
+
+		emulator.failNext({ count: 1, status: 503, method: 'POST', pathContains: '/IncomingPhoneNumbers.json', after: true });
+		const lost = await client.incomingPhoneNumbers.create({ phoneNumber: '+15125550101' }).catch((e: unknown) => e);
+		expect(lost).toMatchObject({ status: 503 });
+		const bought = await client.incomingPhoneNumbers.list({ phoneNumber: '+15125550101' });
+		expect(bought).toHaveLength(1);
+		await client.incomingPhoneNumbers(bought[0].sid).remove();
+
+		// The same over HTTP, for an emulator running on its own (npm run emulator:twilio).
+		await fetch(`${emulator.url}/_emulator/fail-next`, { method: 'POST', body: JSON.stringify({ status: 429, method: 'GET' }) });
+		expect(await client.incomingPhoneNumbers.list().catch((e: unknown) => e)).toMatchObject({ status: 429, code: 20429 });
+		expect(await client.incomingPhoneNumbers.list()).toEqual([]);
+	});
 });

@@ -52,7 +52,7 @@ export interface EmulatorControl {
 	generateCalls(n: number, opts?: GenerateCallsOptions): ConversationRecord[];
 	setFaults(faults: Partial<EmulatorFaults>): EmulatorFaults;
 	/** Deterministic fault: the next `count` API requests (optionally only on paths starting with `pathPrefix`) get `status`. */
-	failNext(count: number, status: number, opts?: { pathPrefix?: string }): void;
+	failNext(count: number, status: number, opts?: { pathPrefix?: string; method?: string; after?: boolean }): void;
 	flushWebhooks(): Promise<void>;
 	setWebhookTargets(input: { urls?: string[]; secret?: string }): void;
 	stats(): EmulatorStats;
@@ -158,7 +158,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 	// A separate stream for faults keeps generated data identical whatever faults are switched on.
 	const faultPrng = createPrng(seed ^ 0x5eed);
 	const events = new Set(options.webhookEvents ?? ['transcript', 'audio', 'call_initiation_failure']);
-	const forcedFailures: Array<{ remaining: number; status: number; pathPrefix?: string }> = [];
+	// `after`: run the handler, then answer the error (a lost answer: the change happened, the caller thinks not).
+	const forcedFailures: Array<{ remaining: number; status: number; pathPrefix?: string; method?: string; after?: boolean }> = [];
 
 	const webhooks = new WebhookSender({
 		urls: options.webhookUrls ?? [],
@@ -328,6 +329,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 	route('POST', '/v1/convai/agents/create', async ({ body }) => {
 		const b = await body();
 		const conversationConfig = requireField(b, 'conversation_config') as Record<string, unknown>;
+		validateAgentBody(b);
 		const agent = state.createAgent({
 			name: (b.name as string | undefined) ?? null,
 			tags: (b.tags as string[] | undefined) ?? [],
@@ -348,12 +350,31 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 	route('PATCH', '/v1/convai/agents/{id}', async ({ params, body }) => {
 		const agent = findAgent(params[0]);
 		const b = await body();
+		validateAgentBody(b);
 		if (typeof b.name === 'string') agent.name = b.name;
 		if (Array.isArray(b.tags)) agent.tags = b.tags as string[];
+		// Partial updates merge into nested sections (sending only agent.first_message keeps the prompt).
 		if (b.conversation_config && typeof b.conversation_config === 'object')
-			agent.conversation_config = { ...agent.conversation_config, ...(b.conversation_config as Record<string, unknown>) };
+			agent.conversation_config = deepMerge(agent.conversation_config, b.conversation_config as Record<string, unknown>);
+		if (b.platform_settings && typeof b.platform_settings === 'object')
+			agent.platform_settings = deepMerge(agent.platform_settings, b.platform_settings as Record<string, unknown>);
+		const voice = ((agent.conversation_config.tts as Record<string, unknown> | undefined)?.voice_id as string | undefined) ?? null;
+		if (voice) agent.voice_id = voice;
 		agent.updated_at_unix_secs = state.nowSecs();
 		return state.agentJson(agent);
+	});
+
+	route('POST', '/v1/convai/agents/{id}/duplicate', async ({ params, body }) => {
+		const source = findAgent(params[0]);
+		const b = await body();
+		const copy = state.createAgent({
+			name: typeof b.name === 'string' ? b.name : `${source.name} (copy)`,
+			voiceId: source.voice_id,
+			tags: [...source.tags],
+			conversationConfig: structuredClone(source.conversation_config),
+			platformSettings: structuredClone(source.platform_settings)
+		});
+		return { agent_id: copy.agent_id };
 	});
 
 	route('DELETE', '/v1/convai/agents/{id}', ({ params }) => {
@@ -459,8 +480,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 				};
 			})
 		});
-		// Scheduling is not emulated: calls are dialled at once, scheduled_time_unix is only echoed.
-		state.dispatchBatch(batch);
+		// A batch scheduled in the future waits (pending) until its time; cancelling it first means no call is placed.
+		state.dispatchBatchWhenDue(batch);
 		return state.batchJson(batch, false);
 	});
 
@@ -485,12 +506,58 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 
 	route('GET', '/v1/convai/batch-calling/{id}', ({ params }) => state.batchJson(findBatch(params[0]), true));
 
+	route('POST', '/v1/convai/batch-calling/{id}/retry', ({ params }) => {
+		const b = findBatch(params[0]);
+		if (b.cancelled) throw detailError(400, 'batch_call_cancelled', `Batch call ${b.id} was cancelled and cannot be retried`);
+		state.retryBatch(b);
+		return state.batchJson(b, false);
+	});
+
 	route('POST', '/v1/convai/batch-calling/{id}/cancel', ({ params }) => {
 		const b = findBatch(params[0]);
 		b.cancelled = true;
 		b.last_updated_at_unix = state.nowSecs();
 		return state.batchJson(b, false);
 	});
+
+	// ---------------------------------------------------------------- account
+
+	// What "test connection" reads: the key's user and subscription (UserResponseModel's required keys, plus the
+	// ones SDK 2.73 requires: workspace_id, seat_type, and the subscription's overage and workspace counters).
+	route('GET', '/v1/user', () => ({
+		user_id: 'emulator-user',
+		workspace_id: 'emulator-workspace',
+		seat_type: 'workspace_admin',
+		first_name: 'Emulated workspace',
+		is_new_user: false,
+		xi_api_key: null,
+		is_api_key_hashed: true,
+		xi_api_key_preview: `${apiKey.slice(0, 3)}…${apiKey.slice(-4)}`,
+		can_use_delayed_payment_methods: false,
+		is_onboarding_completed: true,
+		is_onboarding_checklist_completed: true,
+		created_at: 1_700_000_000,
+		subscription: {
+			tier: 'pro',
+			character_count: 0,
+			character_limit: 500_000,
+			max_character_limit_extension: null,
+			max_credit_limit_extension: 0,
+			professional_voice_slots_used_in_workspace: 0,
+			current_overage: { amount: '0.00', currency: 'usd' },
+			can_extend_character_limit: false,
+			allowed_to_extend_character_limit: false,
+			voice_slots_used: 0,
+			professional_voice_slots_used: 0,
+			voice_limit: 160,
+			voice_add_edit_counter: 0,
+			professional_voice_limit: 1,
+			can_extend_voice_limit: false,
+			can_use_instant_voice_cloning: true,
+			can_use_professional_voice_cloning: true,
+			status: 'active'
+		}
+	}));
 
 	// ---------------------------------------------------------------- emulator control (no auth, no faults)
 
@@ -502,7 +569,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 		},
 		failNext(count, status, opts) {
 			if (count <= 0) return;
-			forcedFailures.push({ remaining: count, status, pathPrefix: opts?.pathPrefix });
+			forcedFailures.push({ remaining: count, status, pathPrefix: opts?.pathPrefix, method: opts?.method, after: opts?.after });
 		},
 		flushWebhooks: () => webhooks.flush(),
 		setWebhookTargets({ urls, secret }) {
@@ -542,11 +609,16 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 	controlRoute('POST', '/_emulator/faults', async ({ body }) => control.setFaults((await body()) as Partial<EmulatorFaults>));
 	controlRoute('POST', '/_emulator/fail-next', async ({ body }) => {
 		const b = await body();
-		control.failNext(Number(b.count ?? 1), Number(b.status ?? 500), { pathPrefix: b.pathPrefix as string | undefined });
+		control.failNext(Number(b.count ?? 1), Number(b.status ?? 500), {
+			pathPrefix: b.pathPrefix as string | undefined,
+			method: b.method as string | undefined,
+			after: b.after === true
+		});
 		return { ok: true };
 	});
 	controlRoute('POST', '/_emulator/calls', async ({ body }) => {
 		const b = await body();
+		// `toNumber` (E.164): calls to that imported number, answered by the agent assigned to it.
 		const created = control.generateCalls(Number(b.count ?? 1), b as GenerateCallsOptions);
 		return { conversations: created.map((c) => c.summary) };
 	});
@@ -565,13 +637,14 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 
 	// ---------------------------------------------------------------- dispatch
 
-	function takeForcedFailure(path: string): number | null {
+	function takeForcedFailure(method: string, path: string): { status: number; after: boolean } | null {
 		for (let i = 0; i < forcedFailures.length; i++) {
 			const f = forcedFailures[i];
 			if (f.pathPrefix && !path.startsWith(f.pathPrefix)) continue;
+			if (f.method && f.method !== method) continue;
 			f.remaining--;
 			if (f.remaining <= 0) forcedFailures.splice(i, 1);
-			return f.status;
+			return { status: f.status, after: f.after === true };
 		}
 		return null;
 	}
@@ -620,8 +693,13 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 						: { status: 'needs_authorization', message: 'Neither authorization header nor xi-api-key received, please provide one.' }
 				});
 			}
-			const forced = takeForcedFailure(url.pathname);
-			const injected = forced ?? (faultPrng.chance(faults.http429Rate) ? 429 : faultPrng.chance(faults.http500Rate) ? 500 : null);
+			const forced = takeForcedFailure(method, url.pathname);
+			if (forced?.after && matched) {
+				await matched.route.handler({ req, res, params: matched.params, query: url.searchParams, body });
+				injected500++;
+				return send(res, forced.status, { detail: { status: 'internal_error', message: 'An internal error occurred.' } });
+			}
+			const injected = forced?.status ?? (faultPrng.chance(faults.http429Rate) ? 429 : faultPrng.chance(faults.http500Rate) ? 500 : null);
 			if (injected === 429) {
 				injected429++;
 				return send(
@@ -697,6 +775,35 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 	};
 }
 
+
+// The spec's enums for the fields our agent form edits (LLM, TTSConversationalModel); upstream answers 422 outside them.
+const LLMS = new Set(['gpt-4o-mini', 'gpt-4o', 'gpt-4', 'gpt-4-turbo', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-3.5-turbo', 'gemini-1.5-pro', 'gemini-1.5-flash', 'gemini-2.0-flash', 'gemini-2.0-flash-lite', 'gemini-2.5-flash-lite', 'gemini-2.5-flash', 'claude-sonnet-4', 'claude-3-7-sonnet', 'claude-3-5-sonnet', 'claude-3-5-sonnet-v1', 'claude-3-haiku', 'grok-beta', 'custom-llm', 'qwen3-4b', 'qwen3-30b-a3b', 'gpt-oss-20b', 'gpt-oss-120b']);
+const TTS_MODELS = ['eleven_turbo_v2', 'eleven_turbo_v2_5', 'eleven_flash_v2', 'eleven_flash_v2_5'];
+
+function validateAgentBody(b: Record<string, unknown>): void {
+	const cc = (b.conversation_config ?? {}) as Record<string, Record<string, unknown> | undefined>;
+	const prompt = (cc.agent?.prompt ?? {}) as Record<string, unknown>;
+	if (prompt.llm !== undefined && !LLMS.has(prompt.llm as string))
+		throw validationError(['body', 'conversation_config', 'agent', 'prompt', 'llm'], `Input should be ${[...LLMS].slice(0, 3).map((l) => `'${l}'`).join(', ')}, … or 'gpt-oss-120b'`, 'enum', prompt.llm);
+	if (prompt.temperature !== undefined && typeof prompt.temperature !== 'number')
+		throw validationError(['body', 'conversation_config', 'agent', 'prompt', 'temperature'], 'Input should be a valid number', 'float_type', prompt.temperature);
+	const model = cc.tts?.model_id;
+	if (model !== undefined && !TTS_MODELS.includes(model as string))
+		throw validationError(['body', 'conversation_config', 'tts', 'model_id'], `Input should be ${TTS_MODELS.map((m) => `'${m}'`).join(', ')}`, 'enum', model);
+	if (b.name !== undefined && b.name !== null && typeof b.name !== 'string') throw validationError(['body', 'name'], 'Input should be a valid string', 'string_type', b.name);
+}
+
+function deepMerge(into: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, unknown> = { ...into };
+	for (const [k, v] of Object.entries(patch)) {
+		const cur = out[k];
+		out[k] =
+			v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+				? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+				: v;
+	}
+	return out;
+}
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 	const chunks: Buffer[] = [];

@@ -33,6 +33,8 @@ export interface GenerateCallsOptions {
 	/** Force the outcome mix, e.g. 'failed' to produce call_initiation_failure events. */
 	outcome?: 'answered' | 'voicemail' | 'busy' | 'no_answer' | 'failed';
 	sendWebhooks?: boolean;
+	/** E.164 of an imported number: inbound calls to it, answered by the agent assigned to it. */
+	toNumber?: string;
 }
 
 export interface AgentRecord {
@@ -75,6 +77,7 @@ export interface BatchRecord {
 	last_updated_at_unix: number;
 	timezone: string | null;
 	cancelled: boolean;
+	retry_count: number;
 	telephony_call_config: Json;
 	recipients: BatchRecipientRecord[];
 }
@@ -252,6 +255,7 @@ export class EmulatorState {
 
 	/** Generates `n` calls. Draws from the seeded PRNG in a fixed order, so the same seed gives the same calls. */
 	generateCalls(n: number, opts: GenerateCallsOptions = {}): ConversationRecord[] {
+		if (opts.toNumber) return this.callsToNumber(n, opts.toNumber, opts);
 		const agentIds = [...this.agents.keys()];
 		if (agentIds.length === 0) throw new Error('no agents configured');
 		if (opts.agentId && !this.agents.has(opts.agentId)) throw new Error(`unknown agent ${opts.agentId}`);
@@ -280,6 +284,42 @@ export class EmulatorState {
 		return out;
 	}
 
+	private callsToNumber(n: number, e164: string, opts: GenerateCallsOptions): ConversationRecord[] {
+		const number = [...this.phoneNumbers.values()].find((p) => p.phone_number === e164);
+		if (!number) throw new Error(`no imported phone number ${e164}`);
+		if (!number.agent_id) throw new Error(`phone number ${e164} has no agent assigned`);
+		const out: ConversationRecord[] = [];
+		for (let i = 0; i < n; i++) {
+			out.push(
+				this.createConversation({
+					agentId: number.agent_id,
+					startTimeUnix: this.nowSecs(),
+					direction: 'inbound',
+					phoneNumberId: number.phone_number_id,
+					forcedOutcome: opts.outcome,
+					finalImmediately: opts.finalImmediately ?? false,
+					sendWebhooks: opts.sendWebhooks ?? true
+				})
+			);
+		}
+		return out;
+	}
+
+	/** Dials again every recipient whose call failed (no answer, busy, failed). */
+	retryBatch(batch: BatchRecord): void {
+		let any = false;
+		for (const r of batch.recipients) {
+			const c = r.conversation_id ? this.conversations.get(r.conversation_id) : undefined;
+			if (c?.status !== 'failed') continue;
+			r.conversation_id = null;
+			any = true;
+		}
+		if (!any) return;
+		batch.retry_count++;
+		batch.last_updated_at_unix = this.nowSecs();
+		this.dispatchBatch(batch);
+	}
+
 	private autoBatchFor(agentId: string): string {
 		let id = this.autoBatches.get(agentId);
 		if (!id || !this.batches.has(id)) {
@@ -303,6 +343,7 @@ export class EmulatorState {
 			last_updated_at_unix: now,
 			timezone: input.timezone ?? null,
 			cancelled: false,
+			retry_count: 0,
 			telephony_call_config: input.telephonyCallConfig ?? { ringing_timeout_secs: 60 },
 			recipients: []
 		};
@@ -325,8 +366,18 @@ export class EmulatorState {
 		return rec;
 	}
 
+	/** Dials the batch now, or at its scheduled time (unless it is cancelled by then). */
+	dispatchBatchWhenDue(batch: BatchRecord): void {
+		const waitMs = batch.scheduled_time_unix * 1000 - this.now();
+		if (waitMs <= 0) return this.dispatchBatch(batch);
+		this.schedule(waitMs, () => {
+			if (!batch.cancelled) this.dispatchBatch(batch);
+		});
+	}
+
 	/** Dials every recipient of a batch that has no conversation yet. */
 	dispatchBatch(batch: BatchRecord): void {
+		if (batch.cancelled) return;
 		for (const r of batch.recipients) {
 			if (r.conversation_id) continue;
 			this.createConversation({
@@ -620,7 +671,7 @@ export class EmulatorState {
 
 	batchJson(batch: BatchRecord, detailed: boolean): Json {
 		const agent = this.agents.get(batch.agent_id);
-		const statuses = batch.recipients.map((r) => this.recipientStatus(r));
+		const statuses = batch.recipients.map((r) => this.recipientStatus(r, batch));
 		const finished = statuses.filter((s) => s === 'completed' || s === 'failed' || s === 'voicemail').length;
 		const dispatched = batch.recipients.filter((r) => r.conversation_id).length;
 		const status = batch.cancelled
@@ -647,7 +698,7 @@ export class EmulatorState {
 			total_calls_finished: finished,
 			last_updated_at_unix: batch.last_updated_at_unix,
 			status,
-			retry_count: 0,
+			retry_count: batch.retry_count,
 			telephony_call_config: batch.telephony_call_config,
 			target_concurrency_limit: null,
 			agent_name: agent?.name ?? ''
@@ -666,9 +717,9 @@ export class EmulatorState {
 		return json;
 	}
 
-	private recipientStatus(r: BatchRecipientRecord): string {
+	private recipientStatus(r: BatchRecipientRecord, batch?: BatchRecord): string {
 		const c = r.conversation_id ? this.conversations.get(r.conversation_id) : undefined;
-		if (!c) return r.conversation_id ? 'completed' : 'pending';
+		if (!c) return r.conversation_id ? 'completed' : batch?.cancelled ? 'cancelled' : 'pending';
 		switch (c.status) {
 			case 'initiated':
 				return 'initiated';

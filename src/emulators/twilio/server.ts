@@ -20,6 +20,18 @@ export interface IncomingNumber {
 	status_callback: string;
 }
 
+/** A deterministic fault: the next `count` matching requests fail with `status` (Twilio's error body). */
+export interface TwilioFault {
+	count: number;
+	status: number;
+	/** Only requests with this method (GET, POST, DELETE). */
+	method?: string;
+	/** Only requests whose path contains this text, e.g. `/IncomingPhoneNumbers`. */
+	pathContains?: string;
+	/** Do the work first, then answer the error: a lost answer (the number is bought, the caller thinks not). */
+	after?: boolean;
+}
+
 export interface TwilioEmulator {
 	url: string;
 	port: number;
@@ -27,6 +39,7 @@ export interface TwilioEmulator {
 	authToken: string;
 	numbers: Map<string, IncomingNumber>;
 	stats: { requests: number };
+	failNext(fault: TwilioFault): void;
 	close(): Promise<void>;
 }
 
@@ -66,6 +79,7 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
 	const prng = createPrng(options.seed ?? 7);
 	const numbers = new Map<string, IncomingNumber>();
 	const stats = { requests: 0 };
+	const faults: TwilioFault[] = [];
 	const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
 
 	function numberJson(n: IncomingNumber): Json {
@@ -169,6 +183,20 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
 		const method = req.method ?? 'GET';
 		if (req.headers.authorization !== expectedAuth) throw new TwilioError(401, 20003, 'Authenticate');
 
+		if (path === `${API}/Accounts/${accountSid}.json` && method === 'GET') {
+			return send(res, 200, {
+				auth_token: authToken.replace(/.(?=.{4})/g, '*'),
+				date_created: rfc2822(new Date(0)),
+				date_updated: rfc2822(new Date(0)),
+				friendly_name: 'VoxCalls emulated account',
+				owner_account_sid: accountSid,
+				sid: accountSid,
+				status: 'active',
+				subresource_uris: {},
+				type: 'Full',
+				uri: `${API}/Accounts/${accountSid}.json`
+			});
+		}
 		const account = new RegExp(`^${API}/Accounts/([^/]+)/`).exec(path);
 		if (!account || account[1] !== accountSid) throw new TwilioError(404, 20404, `The requested resource ${path} was not found`);
 		const rest = path.slice(account[0].length - 1);
@@ -245,8 +273,37 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
 		throw new TwilioError(404, 20404, `The requested resource ${path} was not found`);
 	}
 
+	function takeFault(method: string, path: string): TwilioFault | null {
+		const i = faults.findIndex((f) => (!f.method || f.method === method) && (!f.pathContains || path.includes(f.pathContains)));
+		if (i < 0) return null;
+		const f = faults[i];
+		if (--f.count <= 0) faults.splice(i, 1);
+		return f;
+	}
+
+	async function handleWithFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const path = new URL(req.url ?? '/', 'http://twilio').pathname;
+		// Control endpoint (no auth), like the ElevenLabs emulator's: POST a TwilioFault as JSON.
+		if (path === '/_emulator/fail-next' && req.method === 'POST') {
+			const chunks: Buffer[] = [];
+			for await (const c of req) chunks.push(c as Buffer);
+			const f = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Partial<TwilioFault>;
+			const fault = { count: Number(f.count ?? 1), status: Number(f.status ?? 500), method: f.method, pathContains: f.pathContains, after: f.after === true };
+			if (fault.count > 0) faults.push(fault);
+			return send(res, 200, { ok: true });
+		}
+		const fault = takeFault(req.method ?? 'GET', path);
+		if (!fault) return handle(req, res);
+		const error = new TwilioError(fault.status, fault.status === 429 ? 20429 : 20500, fault.status === 429 ? 'Too Many Requests' : 'Internal Server Error');
+		if (!fault.after) throw error;
+		// Let the work happen, then lose its answer.
+		const swallow = { writeHead: () => swallow, end: () => swallow, headersSent: false } as unknown as ServerResponse;
+		await handle(req, swallow);
+		throw error;
+	}
+
 	const server = createServer((req, res) => {
-		handle(req, res).catch((err: unknown) => {
+		handleWithFaults(req, res).catch((err: unknown) => {
 			const e = err instanceof TwilioError ? err : new TwilioError(500, 20500, 'Internal Server Error');
 			send(res, e.status, { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
 		});
@@ -264,6 +321,9 @@ export async function startTwilioEmulator(options: TwilioEmulatorOptions = {}): 
 		authToken,
 		numbers,
 		stats,
+		failNext(fault) {
+			if (fault.count > 0) faults.push({ ...fault });
+		},
 		async close() {
 			server.closeAllConnections();
 			await new Promise<void>((resolve) => server.close(() => resolve()));

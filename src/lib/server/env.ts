@@ -25,6 +25,9 @@ const EnvSchema = z.object({
 	WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
 	WEBHOOK_AUDIO_MAX_BYTES: z.coerce.number().int().min(1024).default(50 * 1_048_576),
 	AUDIO_STORAGE_DIR: z.string().min(1).default('.data/audio'),
+	// Recipient CSV uploads wait here (streamed to disk, never held in memory) until their import job has run.
+	UPLOAD_STORAGE_DIR: z.string().min(1).default('.data/uploads'),
+	RECIPIENT_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(512 * 1_048_576),
 	POLL_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
 	OUTBOX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
 	OUTBOX_BATCH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
@@ -34,6 +37,7 @@ const EnvSchema = z.object({
 	SIGN_IN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 	SIGN_IN_MAX_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
 	SIGN_IN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
+	TRACKING_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),
 	LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info')
 });
 

@@ -33,3 +33,8 @@ export function toTRPCError(err: unknown): TRPCError {
 	// Unknown errors reach the client as a generic message; the cause stays in the server log.
 	return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong', cause: err });
 }
+
+/** The HTTP status of an expected failure (plain endpoints: uploads, downloads); anything else is a 500. */
+export function httpStatusOf(err: unknown): number {
+	return err instanceof DomainError ? DOMAIN_ERROR_CODES[err.code].http : 500;
+}

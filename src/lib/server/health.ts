@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type postgres from 'postgres';
+import { describeOutageError, outages, reportFailure, reportSuccess } from './outage';
 
 export interface ComponentHealth {
 	ok: boolean;
@@ -13,6 +14,7 @@ export interface Health {
 }
 
 const TIMEOUT_MS = 2000;
+const HEALTH_COMPONENT = 'health check';
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 	return Promise.race([
@@ -29,8 +31,15 @@ function message(err: unknown) {
 export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClient }): Promise<Health> {
 	const [postgresH, clickhouseH, queueH, outboxH, inboxH] = await Promise.all([
 		withTimeout(deps.sql`select 1`, 'PostgreSQL').then(
-			() => ({ ok: true }),
-			(err) => ({ ok: false, detail: message(err) })
+			() => {
+				reportSuccess(HEALTH_COMPONENT);
+				return { ok: true };
+			},
+			(err) => {
+				// Polled by load balancers every few seconds: an outage is logged once, not per probe.
+				const unavailable = reportFailure(HEALTH_COMPONENT, err, 'health checks answered 503');
+				return { ok: false, detail: unavailable ? `unavailable (${describeOutageError(err)})` : message(err) };
+			}
 		),
 		withTimeout(deps.ch.ping(), 'ClickHouse').then(
 			(r) => (r.success ? { ok: true } : { ok: false, detail: message(r.error) }),
@@ -86,6 +95,9 @@ export async function checkHealth(deps: { sql: postgres.Sql; ch: ClickHouseClien
 		outbox: outboxH,
 		inbox: inboxH
 	};
+	// This process's components that are riding out a PostgreSQL outage now (outage.ts), with how long and how often.
+	const outagesNow = outages.current();
+	if (Object.keys(outagesNow).length > 0) components.postgres = { ...components.postgres, outages: outagesNow };
 	const down = Object.entries(components)
 		.filter(([, c]) => !c.ok)
 		.map(([k]) => k);

@@ -9,6 +9,8 @@ import { getWebhookIntake } from './ingest/intake';
 import { handleElevenLabsWebhookRequest, webhookConnectionFromPath } from './ingest/webhook-http';
 import { log } from './log';
 import { followWebhookConnectionChanges } from './ingest/connections';
+import { drainTrackingIntake, getTrackingIntake } from './services/tracking/index';
+import { handleTrackingRequest } from './web-tracking';
 
 // The production web process: `node --import tsx src/lib/server/web-server.ts` after `vite build`. The built
 // SvelteKit app (adapter-node's build/handler.js) serves every page and API; ElevenLabs webhook deliveries, the
@@ -36,6 +38,7 @@ async function main() {
 	if (!existsSync(handlerFile)) throw new Error(`${handlerFile} is missing: run \`npx vite build\` first`);
 	const { handler } = (await import(pathToFileURL(handlerFile).href)) as { handler: NodeHandler };
 	const intake = getWebhookIntake();
+	const tracking = getTrackingIntake();
 	await followWebhookConnectionChanges(getDb().sql);
 
 	const notFound = (res: ServerResponse) => {
@@ -45,7 +48,8 @@ async function main() {
 	const server = createServer((req, res) => {
 		const connectionId = req.method === 'POST' ? webhookConnectionFromPath(req.url) : null;
 		if (connectionId !== null) void handleElevenLabsWebhookRequest(req, res, connectionId, intake);
-		else handler(req, res, () => notFound(res));
+		// QR scans and the page-view pixel, the other public hot path (web-tracking.ts).
+		else if (!handleTrackingRequest(req, res, tracking)) handler(req, res, () => notFound(res));
 	});
 	const keepAlive = seconds('KEEP_ALIVE_TIMEOUT');
 	if (keepAlive !== undefined) server.keepAliveTimeout = keepAlive * 1000;
@@ -67,7 +71,7 @@ async function main() {
 		force.unref();
 		server.close(() => {
 			// Every request has been answered; the writer holds nothing that was not answered, but drain anyway.
-			void intake.writer.drain().finally(() => {
+			void Promise.all([intake.writer.drain(), drainTrackingIntake()]).finally(() => {
 				// Closes the pools (ours and the SvelteKit side's) as under adapter-node's own server.
 				process.emit('sveltekit:shutdown' as 'exit', 0);
 				setTimeout(() => process.exit(0), 1000);

@@ -7,6 +7,7 @@ import { InboxWriter } from '../../../src/lib/server/ingest/inbox-writer';
 import { runInboxProcessorLoop, type LoopReport } from '../../../src/lib/server/ingest/loops';
 import { createTestConnection, settleInbox, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
 import { connectTestStores } from '../../setup/stores';
 
 // A burst of webhook deliveries with the intake first (intake-priority.ts): the processor rests while the burst
@@ -56,17 +57,22 @@ async function processDuring(connectionId: string, write: Promise<string[]>, max
 			intakePriority: { burstRate: 200, share: 0.25, maxLagMs }
 		}
 	);
-	const ids = await write;
-	const end = Date.now() + 90_000;
-	for (;;) {
-		const [{ n }] = await stores.db.db
-			.select({ n: sql<number>`count(*)::int` })
-			.from(webhookInbox)
-			.where(and(eq(webhookInbox.connectionId, connectionId), eq(webhookInbox.status, 'pending')));
-		if (n === 0 || Date.now() > end) break;
-		await new Promise((r) => setTimeout(r, 100));
+	let ids: string[];
+	try {
+		ids = await write;
+		await eventually(
+			async () => {
+				const [{ n }] = await stores.db.db
+					.select({ n: sql<number>`count(*)::int` })
+					.from(webhookInbox)
+					.where(and(eq(webhookInbox.connectionId, connectionId), eq(webhookInbox.status, 'pending')));
+				return n === 0;
+			},
+			{ what: 'the processor to apply the burst', timeoutMs: 90_000 }
+		);
+	} finally {
+		stop.abort();
 	}
-	stop.abort();
 	return { report: await loop, ids };
 }
 

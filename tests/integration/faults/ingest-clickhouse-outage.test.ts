@@ -11,6 +11,7 @@ import { snapshotFromTranscriptionEvent } from '../../../src/lib/server/ingest/s
 import { upsertConversationSnapshots } from '../../../src/lib/server/ingest/upsert';
 import { createTestConnection, factoryActor, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
 import { connectTestStores } from '../../setup/stores';
 
 // Stops the real ClickHouse server under a running relay loop: rows wait in the outbox, /healthz's outbox
@@ -37,14 +38,6 @@ async function addCalls(connectionId: string, agentId: string, n: number, durati
 const pending = async (connectionId: string) =>
 	(await stores.db.db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(eq(outbox.connectionId, connectionId)))[0].n;
 
-async function until(what: string, ms: number, fn: () => Promise<boolean>) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await fn()) return;
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}
 
 it('holds rows in the outbox while ClickHouse is down and drains them, exactly, when it returns', { timeout: 180_000 }, async () => {
 	const t = await createTestTenant(stores.db.db);
@@ -69,7 +62,7 @@ it('holds rows in the outbox while ClickHouse is down and drains them, exactly, 
 		expect(health.components.outbox.oldestPendingSeconds as number).toBeGreaterThanOrEqual(2);
 
 		storesSh('start-clickhouse');
-		await until('the outbox to drain', 90_000, async () => (await pending(conn.id)) === 0);
+		await eventually(async () => (await pending(conn.id)) === 0, { what: 'the outbox to drain', timeoutMs: 90_000, intervalMs: 250 });
 	} finally {
 		stop.abort();
 		const report = await loop;

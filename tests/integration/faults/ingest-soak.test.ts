@@ -16,6 +16,7 @@ import { mapAgent } from '../../../src/lib/server/services/agents/index';
 import { listQuarantine } from '../../../src/lib/server/services/quarantine/index';
 import { createTestConnection, factoryActor, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
 import { connectTestStores } from '../../setup/stores';
 import { testEnv } from '../../setup/test-env';
 
@@ -123,14 +124,6 @@ async function killWorkerMidBatch(connectionId: string): Promise<{ inDoubt: numb
 	throw new Error('could not catch the relay mid-batch');
 }
 
-async function until(what: string, ms: number, fn: () => Promise<boolean>) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await fn()) return;
-		await sleep(500);
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}
 
 it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering, 429s, worker kills and a ClickHouse outage', { timeout: 420_000 }, async () => {
 	t0 = Date.now();
@@ -203,7 +196,7 @@ it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering,
 		await generating;
 	}
 	log(`${calls.length} calls generated; waiting for the last to finish upstream`);
-	await until('every call to be final upstream', 30_000, async () => calls.every((c) => c.status === 'done' || c.status === 'failed'));
+	await eventually(async () => calls.every((c) => c.status === 'done' || c.status === 'failed'), { what: 'every call to be final upstream', timeoutMs: 30_000, intervalMs: 500 });
 	await emulator.control.flushWebhooks();
 	const webhooks = emulator.control.stats().webhooks;
 	log(`webhooks: ${JSON.stringify(webhooks)}`);
@@ -219,13 +212,13 @@ it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering,
 			.where(eq(outbox.connectionId, conn.id));
 		return { inbox: inbox.n, outbox: out.n };
 	};
-	await until('the worker to process every delivery', 60_000, async () => (await pending()).inbox === 0);
+	await eventually(async () => (await pending()).inbox === 0, { what: 'the worker to process every delivery', timeoutMs: 60_000, intervalMs: 500 });
 
 	// The worker's scheduled sync brings what the dropped webhooks did not. The test queues the run the minute
 	// tick would (same payload and priority) instead of waiting for the clock.
 	const jobId = await sendJob(boss, 'conversation.sync', { connectionId: conn.id, queuedAt: new Date().toISOString() }, { priority: 2 });
 	// Generous: other test files' connections (dead upstreams) may be queued for sync ahead of this run.
-	await until('the worker to run the sync', 180_000, async () => (await boss.getJobById('conversation.sync', jobId!))?.state === 'completed');
+	await eventually(async () => (await boss.getJobById('conversation.sync', jobId!))?.state === 'completed', { what: 'the worker to run the sync', timeoutMs: 180_000, intervalMs: 500 });
 	const [status] = await stores.db.db.select().from(ingestionStatus).where(eq(ingestionStatus.connectionId, conn.id));
 	expect(status.lastPollOk).toBe(true);
 	const recovered = await stores.db.db
@@ -239,10 +232,10 @@ it('keeps PostgreSQL and ClickHouse exact through duplicates, drops, reordering,
 	expect(check.counts).toMatchObject({ listed: CALLS, fetched: 0, fromListing: 0, written: 0 });
 
 	// The restarted worker drains the inbox and the outbox on its own (in-doubt rows wait out their settle time).
-	await until('the worker to drain the inbox and the outbox', 150_000, async () => {
+	await eventually(async () => {
 		const p = await pending();
 		return p.inbox === 0 && p.outbox === 0;
-	});
+	}, { what: 'the worker to drain the inbox and the outbox', timeoutMs: 150_000, intervalMs: 500 });
 	log('inbox and outbox drained');
 	await stopWorker('SIGTERM');
 

@@ -6,6 +6,7 @@ import { conversation, webhookInbox } from '../../../src/lib/server/db/schema/in
 import { POST } from '../../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../../factories/ingest';
 import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
 import { connectTestStores } from '../../setup/stores';
 import { testEnv } from '../../setup/test-env';
 
@@ -63,11 +64,14 @@ it('finishes or leaves for retry every claimed job on SIGTERM, and loses nothing
 	}
 
 	const first = startWorker();
-	// Stop it once it is visibly mid-backlog.
-	for (let c = await counts(conn.id); c.processed === 0 || c.pending === 0; c = await counts(conn.id)) {
-		if (c.pending === 0) break;
-		await new Promise((r) => setTimeout(r, 20));
-	}
+	// Stop it once it is visibly mid-backlog (or, on a fast machine, done with it).
+	await eventually(
+		async () => {
+			const c = await counts(conn.id);
+			return c.processed > 0 || c.pending === 0;
+		},
+		{ what: 'the worker to start on the backlog', timeoutMs: 60_000, intervalMs: 20 }
+	);
 	const stoppedAt = Date.now();
 	first.kill('SIGTERM');
 	expect(await exited(first)).toBe(0);
@@ -78,14 +82,16 @@ it('finishes or leaves for retry every claimed job on SIGTERM, and loses nothing
 	expect(mid.conversations).toBe(mid.processed);
 
 	const second = startWorker();
-	const until = Date.now() + 180_000;
-	let totals = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
-	while ((totals.calls < n || (await counts(conn.id)).pending > 0) && Date.now() < until) {
-		await new Promise((r) => setTimeout(r, 250));
-		totals = await queryTenantCallTotals(stores.ch, { tenantId: t.id });
+	try {
+		await eventually(
+			async () => {
+				expect(await counts(conn.id)).toEqual({ pending: 0, other: 0, processed: n, conversations: n });
+				expect(await queryTenantCallTotals(stores.ch, { tenantId: t.id })).toMatchObject({ calls: n, durationSecs: 7 * n });
+			},
+			{ what: 'the second worker to finish the backlog', timeoutMs: 180_000, intervalMs: 250 }
+		);
+	} finally {
+		second.kill('SIGTERM');
 	}
-	second.kill('SIGTERM');
 	expect(await exited(second)).toBe(0);
-	expect(await counts(conn.id)).toEqual({ pending: 0, other: 0, processed: n, conversations: n });
-	expect(totals).toMatchObject({ calls: n, durationSecs: 7 * n });
 });

@@ -53,10 +53,42 @@ export const CALLS_15M_TABLE = 'calls_15m';
 /** Columns of call_events holding Decimal values, written as bare numerals by encodeJsonEachRow. */
 export const CALL_EVENTS_DECIMAL_COLUMNS: readonly (keyof CallEventRow)[] = ['cost'];
 
-/** Tables the outbox relay inserts into (outbox.target), each with the row schema its payloads follow. */
-export const RELAY_TARGETS = { [CALL_EVENTS_TABLE]: CallEventRow } as const;
-/** Per relay target, its Decimal columns. */
-export const RELAY_DECIMAL_COLUMNS: Record<keyof typeof RELAY_TARGETS, readonly string[]> = { [CALL_EVENTS_TABLE]: CALL_EVENTS_DECIMAL_COLUMNS };
+export const TRACKING_KINDS = ['scan', 'page_view'] as const;
+export type TrackingKind = (typeof TRACKING_KINDS)[number];
+
+/**
+ * tracking_events: one row per counted QR scan or landing-page view (sign = 1; a retraction would be sign = -1).
+ * The event id is the PostgreSQL tracking_event row's id. ReplacingMergeTree on event_id; exact reads use FINAL.
+ */
+export const TRACKING_EVENTS_TABLE = 'tracking_events';
+export const TrackingEventRow = z.object({
+	event_id: z.string().uuid(),
+	tenant_id: z.string().uuid(),
+	campaign_id: z.string().uuid(),
+	drop_id: z.string().uuid(),
+	recipient_id: z.string().uuid(),
+	kind: z.enum(TRACKING_KINDS),
+	sign: z.union([z.literal(1), z.literal(-1)]),
+	occurred_at: chDateTimeText,
+	url: z.string(),
+	emitted_at: chDateTimeText
+});
+/** One row of tracking_events, in the JSONEachRow shape the relay inserts. */
+export type TrackingEventRow = z.infer<typeof TrackingEventRow>;
+
+/**
+ * Tables the outbox relay inserts into (outbox.target): the row schema its payloads follow and the time column of
+ * its sort key (the relay's in-doubt lookup narrows by tenant and that time).
+ */
+export const RELAY_TARGETS = {
+	[CALL_EVENTS_TABLE]: { row: CallEventRow, timeColumn: 'started_at' },
+	[TRACKING_EVENTS_TABLE]: { row: TrackingEventRow, timeColumn: 'occurred_at' }
+} as const;
+/** Per relay target, its Decimal columns (written as bare numerals by encodeJsonEachRow). */
+export const RELAY_DECIMAL_COLUMNS: Record<keyof typeof RELAY_TARGETS, readonly string[]> = {
+	[CALL_EVENTS_TABLE]: CALL_EVENTS_DECIMAL_COLUMNS,
+	[TRACKING_EVENTS_TABLE]: []
+};
 export type RelayTarget = keyof typeof RELAY_TARGETS;
 
 export function isRelayTarget(name: string): name is RelayTarget {

@@ -18,11 +18,21 @@ export interface DbHandle {
 export function createDb(url: string, opts: { max?: number; applicationName?: string } = {}): DbHandle {
 	const sql = postgres(url, {
 		max: opts.max ?? 10,
+		// postgres.js delays each reconnect by a backoff that grows with the failed attempts of the whole pool
+		// (0.5–1 × min(3^n / 100, 20) s) and is reset only by a successful connect: after a PostgreSQL restart of a
+		// few seconds under load, the pool waited up to 20 s before trying again. Capped at 1–2 s: at most one attempt
+		// per connection a second or so against a server that is down, back within ~2 s of it answering.
+		backoff: reconnectBackoffSeconds,
 		onnotice: () => {},
 		connection: { application_name: opts.applicationName ?? 'voxcalls' }
 	});
 	const db = drizzle(sql, { schema, casing: 'snake_case' });
 	return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** Seconds before a closed pool connection tries again, after `retries` failed attempts of its pool. */
+export function reconnectBackoffSeconds(retries: number): number {
+	return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
 }
 
 /**

@@ -4,6 +4,7 @@ import { getDb } from '../db/index';
 import type { DbOrTx } from '../db/client';
 import { env } from '../env';
 import { log } from '../log';
+import { reportFailure, reportSuccess } from '../outage';
 import { resolveWebhookConnection } from './connections';
 import { IngestionErrorRecorder } from './status';
 import { AudioEventStreamParser, MalformedJsonError } from './audio-event-parser';
@@ -61,6 +62,10 @@ export type WebhookIntakeResult =
 
 const AUDIO_TYPE = 'post_call_audio';
 
+/** The intake's name and count in outage log lines (outage.ts). */
+export const INTAKE_COMPONENT = 'webhook intake';
+export const INTAKE_UNIT = 'webhooks answered 503';
+
 function fail(status: 400 | 401 | 404 | 413 | 503, error: string): WebhookIntakeResult {
 	return { status, error };
 }
@@ -69,7 +74,15 @@ function fail(status: 400 | 401 | 404 | 413 | 503, error: string): WebhookIntake
 export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookIntake; input: WebhookIntakeInput }): Promise<WebhookIntakeResult> {
 	const body = input.body;
 	const discard = () => body?.discard();
-	const connection = await resolveWebhookConnection(ctx.db, input.connectionId);
+	let connection;
+	try {
+		connection = await resolveWebhookConnection(ctx.db, input.connectionId);
+	} catch (err) {
+		// The secret is cached for 30 s; past that an outage reaches here. Not acknowledged: upstream retries 5xx.
+		if (!reportFailure(INTAKE_COMPONENT, err, INTAKE_UNIT)) throw err;
+		discard();
+		return fail(503, 'temporarily unavailable');
+	}
 	if (!connection || !connection.enabled) {
 		discard();
 		return fail(404, 'unknown webhook endpoint');
@@ -222,10 +235,12 @@ export async function receiveElevenLabsWebhook({ ctx, input }: { ctx: WebhookInt
 
 	try {
 		const written = await ctx.writer.write(row);
+		reportSuccess(INTAKE_COMPONENT);
 		return { status: 200, duplicate: written.duplicate, inboxId: written.id };
 	} catch (err) {
-		// Not durable, so not acknowledged: upstream retries 5xx (when retries are on for the webhook).
-		log.error('webhook inbox write failed', { err, connectionId: connection.id });
+		// Not durable, so not acknowledged: upstream retries 5xx (when retries are on for the webhook). PostgreSQL
+		// being away is an outage, summarised by the reporter; anything else is logged as the defect it is.
+		if (!reportFailure(INTAKE_COMPONENT, err, INTAKE_UNIT)) log.error('webhook inbox write failed', { err, connectionId: connection.id });
 		return fail(503, 'temporarily unavailable');
 	}
 }

@@ -6,7 +6,9 @@ import {
 	postCallTranscriptionEventSchema,
 	WEBHOOK_EVENT_TYPES
 } from '../elevenlabs/types';
+import { LeaseLostError } from '../db/locks';
 import { log } from '../log';
+import { isPostgresUnavailable } from '../outage';
 import { recordWebhooksSeen, type IngestionErrorRecorder } from './status';
 import type { IngestCtx } from './context';
 import { INBOX_CHANNEL } from '../db/channels';
@@ -131,39 +133,51 @@ async function applyRows(tx: Tx, ctx: IngestCtx, rows: InboxRow[], errors: Inges
 	return result;
 }
 
+/** Failures that say nothing about the rows (PostgreSQL away, the lease lost): the batch is redone, rows not blamed. */
+function isTransient(err: unknown): boolean {
+	return err instanceof LeaseLostError || isPostgresUnavailable(err);
+}
+
+/** Checks, first thing inside a work transaction, that the caller still holds its lease (db/locks.ts Lease.fence). */
+export type Fence = (tx: Tx) => Promise<void>;
+
 /**
  * Claims up to `limit` pending inbox rows and applies them. Returns claimed = 0 when the inbox is empty.
  * Safe to run concurrently (SKIP LOCKED) and to re-run after a crash (nothing is marked before commit).
+ * With `fence`, each transaction first checks the caller's lease.
  */
 export async function processInboxBatch({
 	ctx,
 	input
 }: {
 	ctx: IngestCtx;
-	input?: { limit?: number; errors?: IngestionErrorRecorder | null };
+	input?: { limit?: number; errors?: IngestionErrorRecorder | null; fence?: Fence };
 }): Promise<ProcessResult> {
 	const limit = input?.limit ?? 250;
 	const errors = input?.errors ?? null;
+	const fence = input?.fence;
 	let claimedIds: number[] = [];
 	try {
 		return await inTransaction(ctx.db, async (tx) => {
+			if (fence) await fence(tx);
 			const rows = await claim(tx, limit);
 			claimedIds = rows.map((r) => r.id);
 			if (rows.length === 0) return { claimed: 0, processed: 0, ignored: 0, failed: 0, upsert: null };
 			return applyRows(tx, ctx, rows, errors);
 		});
 	} catch (err) {
-		if (claimedIds.length === 0) throw err;
+		if (claimedIds.length === 0 || isTransient(err)) throw err;
 		log.warn('inbox batch failed; retrying its rows one by one', { err, rows: claimedIds.length });
-		return processRowsOneByOne(ctx, claimedIds, errors);
+		return processRowsOneByOne(ctx, claimedIds, errors, fence);
 	}
 }
 
-async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: IngestionErrorRecorder | null): Promise<ProcessResult> {
+async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: IngestionErrorRecorder | null, fence?: Fence): Promise<ProcessResult> {
 	const total: ProcessResult = { claimed: ids.length, processed: 0, ignored: 0, failed: 0, upsert: null };
 	for (const id of ids) {
 		try {
 			const r = await inTransaction(ctx.db, async (tx) => {
+				if (fence) await fence(tx);
 				const rows = await tx
 					.select(inboxRowColumns)
 					.from(webhookInbox)
@@ -177,6 +191,8 @@ async function processRowsOneByOne(ctx: IngestCtx, ids: number[], errors: Ingest
 				total.failed += r.failed;
 			}
 		} catch (err) {
+			// Not this row's fault: stop, and leave it pending for the next run.
+			if (isTransient(err)) throw err;
 			const message = err instanceof Error ? err.message : String(err);
 			const [row] = await ctx.db
 				.update(webhookInbox)

@@ -3,11 +3,12 @@ import { asc, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../analytics/client';
 import { ident, joinSql, sql as chSql } from '../analytics/literal';
-import { anyOf, type DbOrTx } from '../db/client';
+import { anyOf, inTransaction, type DbOrTx } from '../db/client';
+import type { Lease } from '../db/locks';
 import { outbox } from '../db/schema/index';
 import { Readable } from 'node:stream';
 import { encodeJsonEachRow } from '../analytics/json-each-row';
-import { isRelayTarget, RELAY_DECIMAL_COLUMNS, type CallEventRow, type RelayTarget } from '../analytics/tables';
+import { isRelayTarget, RELAY_DECIMAL_COLUMNS, RELAY_TARGETS, type CallEventRow, type RelayTarget, type TrackingEventRow } from '../analytics/tables';
 
 // Outbox → ClickHouse, exactly once in effect. The protocol, per batch (one relay at a time, see loops.ts):
 //   1. claim the oldest unsent rows;
@@ -28,7 +29,7 @@ export interface OutboxBatchRow {
 	id: number;
 	eventId: string;
 	target: string;
-	payload: CallEventRow;
+	payload: CallEventRow | TrackingEventRow;
 	attempts: number;
 	attemptedAt: Date | null;
 }
@@ -88,10 +89,11 @@ export async function findDeliveredEventIds(ch: ClickHouseClient, rows: OutboxBa
 		for (let i = 0; i < group.length; i += 1000) {
 			const slice = group.slice(i, i + 1000);
 			const tenants = [...new Set(slice.map((r) => r.payload.tenant_id))];
-			const times = slice.map((r) => r.payload.started_at).sort();
+			const timeColumn = RELAY_TARGETS[target as keyof typeof RELAY_TARGETS].timeColumn;
+			const times = slice.map((r) => (r.payload as unknown as Record<string, string>)[timeColumn]).sort();
 			const q = chSql`SELECT event_id FROM ${ident(target)}
 				WHERE tenant_id IN (${joinSql(tenants.map((t) => chSql`toUUID(${t})`))})
-				AND started_at BETWEEN toDateTime(${times[0]}, 'UTC') AND toDateTime(${times[times.length - 1]}, 'UTC')
+				AND ${ident(timeColumn)} BETWEEN toDateTime(${times[0]}, 'UTC') AND toDateTime(${times[times.length - 1]}, 'UTC')
 				AND event_id IN (${joinSql(slice.map((r) => chSql`${r.eventId}`))})`;
 			for (const r of await queryRows(ch, q, z.object({ event_id: z.string() }))) found.add(r.event_id);
 		}
@@ -115,16 +117,18 @@ export async function markOutboxAttempted(db: DbOrTx, ids: number[]): Promise<vo
 }
 
 /**
- * Step 4: one JSONEachRow INSERT per target table. The body is written by encodeJsonEachRow so Decimal columns go
- * as bare numerals from their exact text (the client's own encoder would quote them, which 18.16 refuses).
+ * Step 4: one JSONEachRow INSERT per target table (abandoned if `signal` aborts: the rows are in doubt then). The body
+ * is written by encodeJsonEachRow so Decimal columns go as bare numerals from their exact text (the client's own
+ * encoder would quote them, which 18.16 refuses).
  */
-export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows: OutboxBatchRow[]): Promise<void> {
+export async function insertOutboxRowsIntoClickHouse(ch: ClickHouseClient, rows: OutboxBatchRow[], signal?: AbortSignal): Promise<void> {
 	for (const [target, group] of groupByTarget(rows)) {
+		signal?.throwIfAborted();
 		const body = encodeJsonEachRow(
 			group.map((r) => r.payload as Record<string, unknown>),
 			RELAY_DECIMAL_COLUMNS[target]
 		);
-		const { stream } = await ch.exec({ query: `INSERT INTO ${ident(target).text} FORMAT JSONEachRow`, values: Readable.from([body]) });
+		const { stream } = await ch.exec({ query: `INSERT INTO ${ident(target).text} FORMAT JSONEachRow`, values: Readable.from([body]), abort_signal: signal });
 		// The answer of an INSERT is empty; reading it to the end returns the connection to the pool.
 		for await (const chunk of stream) void chunk;
 	}
@@ -144,16 +148,32 @@ export async function markOutboxSent(db: DbOrTx, ids: number[]): Promise<void> {
 /**
  * Relays one batch. Call it only while holding the relay lease (loops.ts), or from a test that runs alone:
  * two concurrent relays could both find an in-doubt row missing and both insert it.
+ *
+ * With `lease`, a relay that lost the lease never sends (or re-sends) what a newer relay sends. The argument:
+ * - the batch is checked against the lease first (a relay that lost it stops before claiming), and step 3 commits
+ *   only inside a transaction fenced by the lease (`lease.fence`: the epoch still ours, the lease row held FOR
+ *   SHARE until commit);
+ * - a new relay takes the lease by bumping the epoch, which waits for that transaction. So either step 3 failed
+ *   (this relay sends nothing), or it committed before the new relay's first claim: the batch's rows then carry
+ *   attempted_at and the new relay skips them until IN_DOUBT_SETTLE_MS (35 s) have passed, longer than this
+ *   relay's INSERT can run (the ClickHouse request timeout, 30 s; it is also abandoned as soon as the lease's
+ *   connection is seen closed). After that the new relay asks ClickHouse which event ids landed and sends only
+ *   the missing ones.
+ * Each row is thus sent by one relay at a time, and re-sent only after ClickHouse says it is missing; the two
+ * relays may overlap for at most that last INSERT of the old one, on disjoint rows, and the deterministic event
+ * ids (ReplacingMergeTree, FINAL) are the second line under it.
  */
 export async function relayOutboxBatchToClickHouse({
 	ctx,
 	input
 }: {
-	ctx: { db: DbOrTx; ch: ClickHouseClient };
+	ctx: { db: DbOrTx; ch: ClickHouseClient; lease?: Pick<Lease, 'fence' | 'check' | 'signal'> };
 	input?: { limit?: number; settleMs?: number };
 }): Promise<RelayResult> {
 	const limit = input?.limit ?? 5000;
 	const settleMs = input?.settleMs ?? IN_DOUBT_SETTLE_MS;
+	const lease = ctx.lease;
+	if (lease) await lease.check(ctx.db);
 	const claimed = await claimOutboxBatch(ctx.db, { limit, settleMs });
 	const result: RelayResult = { claimed: claimed.length, inserted: 0, alreadyPresent: 0 };
 	if (claimed.length === 0) return result;
@@ -171,9 +191,16 @@ export async function relayOutboxBatchToClickHouse({
 	}
 	if (toInsert.length === 0) return result;
 	const ids = toInsert.map((r) => r.id);
-	await markOutboxAttempted(ctx.db, ids);
+	if (lease) {
+		await inTransaction(ctx.db, async (tx) => {
+			await lease.fence(tx);
+			await markOutboxAttempted(tx, ids);
+		});
+	} else await markOutboxAttempted(ctx.db, ids);
 	try {
-		await insertOutboxRowsIntoClickHouse(ctx.ch, toInsert);
+		// Right before sending: the fence above committed a moment ago; a connection seen closed since stops here.
+		lease?.signal.throwIfAborted();
+		await insertOutboxRowsIntoClickHouse(ctx.ch, toInsert, lease?.signal);
 	} catch (err) {
 		// Every row here is known absent from ClickHouse (fresh, or checked just now), so a refused connection
 		// leaves them exactly as before: no reason to make them wait out the in-doubt delay.

@@ -2,6 +2,7 @@ import { eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { ingestionError, ingestionStatus, type INGESTION_ERROR_SOURCES } from '../db/schema/index';
 import { log } from '../log';
+import { isPostgresUnavailable } from '../outage';
 import type { IngestCtx } from './context';
 
 // Ingestion's bookkeeping, read by the admin page (services/ingestion-status): poll results and the polling
@@ -121,6 +122,20 @@ export class IngestionErrorRecorder {
 				rows.map((r) => ({ connectionId: r.connectionId, source: r.source, message: r.message.slice(0, 2000), count: r.count, detail: r.detail as never }))
 			);
 		} catch (err) {
+			if (isPostgresUnavailable(err)) {
+				// PostgreSQL is away (the outage reporter says so): keep the counts for the next flush.
+				for (const r of rows) {
+					const key = `${r.connectionId}\u0000${r.source}\u0000${r.message}`;
+					const hit = this.pending.get(key);
+					if (hit) hit.count += r.count;
+					else this.pending.set(key, r);
+				}
+				if (!this.timer && this.pending.size > 0) {
+					this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+					this.timer.unref();
+				}
+				return;
+			}
 			// Recording an error must never become the error; the log keeps it.
 			log.warn('could not record ingestion errors', { err, rows: rows.length });
 		}

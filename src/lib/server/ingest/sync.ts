@@ -1,7 +1,7 @@
 import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { anyOf } from '../db/client';
-import { LOCK_IDS, withSessionLock } from '../db/locks';
+import { LOCK_IDS, withSessionLock, type HeldLock } from '../db/locks';
 import { conversation, elevenlabsConnection, ingestionStatus } from '../db/schema/index';
 import { createElevenLabsClient, UpstreamError, type ElevenLabsClient } from '../elevenlabs/client';
 import { CONVERSATION_STATUS_ORDER, isFinalStatus, statusRank, type ConversationSummary } from '../elevenlabs/types';
@@ -370,12 +370,13 @@ export async function wasPolledSince({ ctx, input }: { ctx: IngestCtx; input: { 
 /**
  * Runs fn while holding the connection's sync lock (a session lock, released if the process dies), so one run per
  * connection talks to upstream at a time. `{ ran: false }` if the lock stayed busy for `waitMs`. Not needed for
- * correctness: concurrent runs only duplicate work.
+ * correctness: concurrent runs only duplicate work; `held.signal` (the lock's connection closed) lets a run stop
+ * between pages once another may have started.
  */
 export function withConnectionSyncLock<T>(
 	pg: postgres.Sql,
 	connectionId: string,
-	fn: () => Promise<T>,
+	fn: (held: HeldLock) => Promise<T>,
 	opts: { waitMs?: number } = {}
 ): Promise<{ ran: true; value: T } | { ran: false }> {
 	return withSessionLock(pg, { id: LOCK_IDS.connectionSync, sub: connectionId }, { waitMs: opts.waitMs ?? 0 }, fn);

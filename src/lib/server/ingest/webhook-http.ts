@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../log';
-import { getWebhookIntake, receiveElevenLabsWebhook, type WebhookBody, type WebhookIntake } from './intake';
+import { reportFailure } from '../outage';
+import { getWebhookIntake, INTAKE_COMPONENT, INTAKE_UNIT, receiveElevenLabsWebhook, type WebhookBody, type WebhookIntake } from './intake';
 
 // The webhook endpoint on bare node:http, as the production web server (src/server/web.ts) serves it: the same
 // intake service as the SvelteKit route (which `vite dev` uses), without building a fetch Request and Response
@@ -106,9 +107,11 @@ export async function handleElevenLabsWebhookRequest(
 		if (result.status === 200) answer(res, 200, result.duplicate ? '{"received":true,"duplicate":true}' : '{"received":true,"duplicate":false}');
 		else answer(res, result.status, JSON.stringify({ error: result.error }));
 	} catch (err) {
-		log.error('webhook request failed', { err, connectionId });
+		// PostgreSQL away is an outage (503, counted by the reporter), not a defect of this request.
+		const unavailable = reportFailure(INTAKE_COMPONENT, err, INTAKE_UNIT);
+		if (!unavailable) log.error('webhook request failed', { err, connectionId });
 		req.resume();
-		if (!res.headersSent) answer(res, 500, '{"error":"internal error"}');
+		if (!res.headersSent) answer(res, unavailable ? 503 : 500, unavailable ? '{"error":"temporarily unavailable"}' : '{"error":"internal error"}');
 		else res.destroy();
 	}
 }

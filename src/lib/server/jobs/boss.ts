@@ -32,3 +32,11 @@ export async function sendJob<N extends JobName>(
 ): Promise<string | null> {
 	return boss.send(name, JOBS[name].parse(payload) as object, options);
 }
+
+/** A recipient import may run for many minutes on a large file. A duplicate job is harmless: the engine serialises per campaign and skips a drop that is no longer queued. */
+export const RECIPIENT_IMPORT_JOB_OPTIONS = (dropId: string): PgBoss.SendOptions => ({
+	singletonKey: dropId,
+	expireInSeconds: 3600,
+	retryLimit: 3,
+	retryDelay: 10
+});

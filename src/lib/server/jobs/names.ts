@@ -9,7 +9,13 @@ export const JOBS = {
 	// Polling sync: a one-minute cron tick queues a run per connection that is due (see handlers/conversation-sync.ts).
 	'conversation.sync-tick': z.object({}),
 	// queuedAt (ISO): a run queued before the connection's last poll finished is skipped as redundant.
-	'conversation.sync': z.object({ connectionId: z.string().uuid(), queuedAt: z.iso.datetime().optional() })
+	'conversation.sync': z.object({ connectionId: z.string().uuid(), queuedAt: z.iso.datetime().optional() }),
+	// Recipient CSV imports: one job per mail drop; a one-minute sweep re-queues drops whose job was never sent.
+	'recipients.import': z.object({ dropId: z.uuid() }),
+	'recipients.import-sweep': z.object({}),
+	// Phone-number pool: a one-minute tick advances numbers whose failed step is due again; reconcile reports drift.
+	'numbers.resume': z.object({}),
+	'numbers.reconcile': z.object({})
 } as const;
 
 export type JobName = keyof typeof JOBS;

@@ -4,10 +4,15 @@ import { getClickHouse } from '../analytics/client';
 import { getDb } from '../db/index';
 import { env } from '../env';
 import { log } from '../log';
+import { reportFailure, reportSuccess } from '../outage';
 import { createBoss, startBoss } from './boss';
 import { handlers, type JobDeps } from './handlers/index';
 import { stampWorkerHeartbeat } from './handlers/heartbeat';
 import { JOBS } from './names';
+
+/** The job queue's name in outage log lines: pg-boss's errors and the worker heartbeat. */
+const QUEUE_COMPONENT = 'job queue';
+const HEARTBEAT_MS = 5_000;
 
 export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
 	const e = env();
@@ -15,7 +20,12 @@ export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
 	const db = getDb();
 	const ch = getClickHouse();
 	const boss = createBoss(e.DATABASE_URL);
-	boss.on('error', (err) => log.error('pg-boss error', { err }));
+	// pg-boss is an EventEmitter: an 'error' without a listener would end the process (pg-boss docs, "Events").
+	// It emits one for every failed poll, maintenance or cron round, so during a PostgreSQL outage these are
+	// summarised by the outage reporter; it reconnects on its own.
+	boss.on('error', (err) => {
+		if (!reportFailure(QUEUE_COMPONENT, err, 'job queue errors')) log.error('pg-boss error', { err });
+	});
 	await startBoss(boss);
 	const deps: JobDeps = { db, ch, boss, workerId };
 
@@ -31,7 +41,18 @@ export async function runWorker(): Promise<{ stop: () => Promise<void> }> {
 	// Start the ingestion loops now rather than at the next cron minute (a fresh database has no chain yet);
 	// their lease makes a second concurrent run a no-op.
 	for (const h of handlers) if (h.startOnBoot) await boss.send(h.name, {});
-	const beat = setInterval(() => stampWorkerHeartbeat(deps).catch((err) => log.warn('heartbeat failed', { err })), 10_000);
+	// The heartbeat is the queue's sign of life in /healthz; its success also ends a 'job queue' outage, since pg-boss
+	// emits only failures.
+	const beat = setInterval(
+		() =>
+			stampWorkerHeartbeat(deps).then(
+				() => reportSuccess(QUEUE_COMPONENT),
+				(err) => {
+					if (!reportFailure(QUEUE_COMPONENT, err, 'job queue errors')) log.warn('heartbeat failed', { err });
+				}
+			),
+		HEARTBEAT_MS
+	);
 	log.info('worker started', { workerId, queues: handlers.map((h) => h.name) });
 
 	let stopping: Promise<void> | undefined;

@@ -10,6 +10,7 @@ import type { DbOrTx } from '../db/client';
 import { getDb } from '../db/index';
 import { toTRPCError } from '../errors';
 import { log } from '../log';
+import { reportFailure, reportSuccess } from '../outage';
 import { userActor, type Actor, type TenantRef } from '../services/context';
 import { resolveTenantAccess, type TenantAccess } from '../services/tenants/access';
 
@@ -103,14 +104,20 @@ const t = initTRPC.context<Context>().create({
 	}
 });
 
+const API_COMPONENT = 'api';
+
 // Domain errors become their tRPC code once, here; unknown errors become a generic message, logged with the cause.
 const errorMapping = t.middleware(async ({ next, path }) => {
 	const res = await next();
-	if (res.ok) return res;
+	if (res.ok) {
+		reportSuccess(API_COMPONENT);
+		return res;
+	}
 	// tRPC wraps anything that is not a TRPCError as INTERNAL_SERVER_ERROR with the original as its cause.
 	const original = res.error.code === 'INTERNAL_SERVER_ERROR' && res.error.cause ? res.error.cause : res.error;
 	const mapped = toTRPCError(original);
-	if (mapped.code === 'INTERNAL_SERVER_ERROR') log.error('procedure failed', { path, err: original });
+	// PostgreSQL being away is an outage, summarised once by the reporter rather than a stack per call.
+	if (mapped.code === 'INTERNAL_SERVER_ERROR' && !reportFailure(API_COMPONENT, original, 'procedure calls failed')) log.error('procedure failed', { path, err: original });
 	throw mapped;
 });
 
@@ -140,7 +147,15 @@ export const platformAdminProcedure = authedProcedure.use(({ ctx, next }) => {
  */
 export const platformFinanceProcedure = platformAdminProcedure;
 
-const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
+/**
+ * The tenant a signed-in request acts in and the caller's role there, with the capability checked: the rung of
+ * tenantProcedure, and the same check for plain endpoints (CSV downloads) that cannot be procedures. Throws
+ * TRPCError (FORBIDDEN, NOT_FOUND) as the ladder does.
+ */
+export async function requireTenantScope(
+	ctx: Context & { user: SessionUser },
+	capability: Capability = 'tenant:read'
+): Promise<{ tenant: TenantRef; role: EffectiveRole }> {
 	ctx.memo.tenantAccess ??= resolveTenantAccess(ctx.db, {
 		user: ctx.user,
 		tenantId: ctx.activeTenantId,
@@ -155,10 +170,9 @@ const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
 	if (access.tenant.status === 'suspended' && access.role !== 'platform_admin') {
 		throw new TRPCError({ code: 'FORBIDDEN', message: 'This tenant is suspended' });
 	}
-	const tenant: TenantRef = access.tenant;
-	const role: EffectiveRole = access.role;
-	return next({ ctx: { tenant, role } });
-});
+	if (!can(access.role, capability)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this' });
+	return { tenant: access.tenant, role: access.role };
+}
 
 /**
  * Tenant-scoped procedures: ctx.tenant and ctx.role are resolved from the session's active tenant (or the
@@ -166,8 +180,5 @@ const tenantRung = authedProcedure.use(async ({ ctx, next }) => {
  * the tenant from ctx, never from input.
  */
 export function tenantProcedure(capability: Capability = 'tenant:read') {
-	return tenantRung.use(({ ctx, next }) => {
-		if (!can(ctx.role, capability)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Your role does not allow this' });
-		return next();
-	});
+	return authedProcedure.use(async ({ ctx, next }) => next({ ctx: await requireTenantScope(ctx, capability) }));
 }

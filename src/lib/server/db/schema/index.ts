@@ -3,5 +3,8 @@ export * from './system';
 export * from './auth';
 export * from './audit';
 export * from './ingest';
+export * from './campaigns';
+export * from './tracking';
 export * from './roles';
 export * from './billing';
+export * from './numbers';

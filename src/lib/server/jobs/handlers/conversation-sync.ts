@@ -39,7 +39,9 @@ async function runSync({ connectionId, queuedAt }: JobPayload<'conversation.sync
 	try {
 		// Queued behind a run that has finished since (a backlog after an outage): nothing for this one to do.
 		if (queuedAt && (await wasPolledSince({ ctx, input: { connectionId, since: new Date(queuedAt) } }))) return;
-		const r = await withConnectionSyncLock(deps.db.sql, connectionId, () => syncConnection({ ctx, input: { connectionId } }));
+		const r = await withConnectionSyncLock(deps.db.sql, connectionId, (held) =>
+			syncConnection({ ctx: { ...ctx, signal: AbortSignal.any([ctx.signal, held.signal]) }, input: { connectionId } })
+		);
 		if (!r.ran) return log.debug('sync skipped: another run holds the connection', { connectionId });
 		const s = r.value;
 		// A failed run is recorded on the connection (admin page); the log line is for operators tailing the worker.

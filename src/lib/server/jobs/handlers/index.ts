@@ -4,7 +4,9 @@ import type { ClickHouseClient } from '../../analytics/client';
 import type { JobName, JobPayload } from '../names';
 import { conversationSyncHandler, conversationSyncTickHandler } from './conversation-sync';
 import { heartbeatHandler } from './heartbeat';
+import { numbersReconcileHandler, numbersResumeHandler } from './numbers';
 import { outboxRelayHandler } from './outbox-relay';
+import { recipientsImportHandler, recipientsImportSweepHandler } from './recipients-import';
 import { webhookProcessHandler } from './webhook-process';
 
 export interface JobDeps {
@@ -31,5 +33,9 @@ export const handlers: JobHandler[] = [
 	webhookProcessHandler as JobHandler,
 	outboxRelayHandler as JobHandler,
 	conversationSyncTickHandler as JobHandler,
-	conversationSyncHandler as JobHandler
+	conversationSyncHandler as JobHandler,
+	recipientsImportHandler as JobHandler,
+	recipientsImportSweepHandler as JobHandler,
+	numbersResumeHandler as JobHandler,
+	numbersReconcileHandler as JobHandler
 ];

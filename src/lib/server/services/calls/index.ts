@@ -1,6 +1,7 @@
 import { and, count, desc, eq, gte, ilike, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { addDays, dayRangeToInstants, daysBetween, todayInZone, zeroFillDays, type IsoDay } from '../../../charts/series';
+import { zeroFillDays } from '../../../charts/series';
 import { normalizeDecimal } from '../../../decimal';
+import { addDays, dayRangeToInstants, daysBetween, todayInZone, type IsoDay } from '../../../days';
 import { MONEY_SCALE } from '../../analytics/tables';
 import { queryTenantCallRollupTotals } from '../../analytics/queries/calls/tenant-call-rollup-totals';
 import { queryTenantDailyCalls } from '../../analytics/queries/calls/tenant-daily-calls';
@@ -170,19 +171,25 @@ function searchCondition(raw: string | undefined): SQL | undefined {
 	);
 }
 
-/** The tenant's calls in a range of local days, newest first, searched and filtered, one page at a time. */
-export async function listCalls({ ctx, input }: { ctx: CallsCtx; input: ListCallsInput }): Promise<CallList> {
-	const range = resolveCallRange(input, ctx.tenant.timezone);
-	const where = and(
-		eq(conversation.tenantId, ctx.tenant.id),
+/** The tenant's calls in `range` that match the search and status: the one filter of the list and the export. */
+export function callFilter(tenantId: string, range: { start: Date; end: Date }, input: { search?: string; status?: string }): SQL | undefined {
+	return and(
+		eq(conversation.tenantId, tenantId),
 		isNotNull(conversation.status),
 		gte(conversation.startedAt, range.start),
 		lt(conversation.startedAt, range.end),
 		input.status ? eq(conversation.status, input.status) : undefined,
 		searchCondition(input.search)
 	);
-	// Agent names live per connection; a conversation's agent is (connection, agent id).
-	const agentJoin = and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId));
+}
+
+// Agent names live per connection; a conversation's agent is (connection, agent id).
+export const agentJoin = and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId));
+
+/** The tenant's calls in a range of local days, newest first, searched and filtered, one page at a time. */
+export async function listCalls({ ctx, input }: { ctx: CallsCtx; input: ListCallsInput }): Promise<CallList> {
+	const range = resolveCallRange(input, ctx.tenant.timezone);
+	const where = callFilter(ctx.tenant.id, range, input);
 	const [rows, [{ total }]] = await Promise.all([
 		ctx.db
 			.select({

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { createDb } from '../../db/client';
 import { env } from '../../env';
 import { mapAgent } from '../agents/index';
 import { createConnection, listConnections, openConnectionCredentials, updateConnection } from '../connections/index';
 import { systemActor, type ServiceCtx } from '../context';
+import { listTwilioAccounts, saveTwilioAccount } from '../numbers/twilio-accounts';
+import { seedDemoCampaigns } from './campaigns';
 import { seedDemo } from './seed';
 
 // What `npm start` needs to run the product against the emulators: the demo tenants and users, an ElevenLabs
@@ -30,8 +33,13 @@ export interface DemoProduct {
 	signIns: { email: string; password: string; what: string }[];
 }
 
-export async function seedDemoProduct(opts: { emulatorBaseUrl: string; origin: string }): Promise<DemoProduct> {
-	const handle = createDb(env().DATABASE_URL, { max: 2, applicationName: 'voxcalls-demo-seed' });
+export async function seedDemoProduct(opts: {
+	emulatorBaseUrl: string;
+	origin: string;
+	/** The emulator's callers for an agent spec (ELEVENLABS_EMULATOR_AGENTS format), in the order it will call. */
+	emulatorCallers?: (agents: string) => { externalNumber: string; agentId: string }[];
+}): Promise<DemoProduct> {
+	const handle = createDb(env().DATABASE_URL, { max: 4, applicationName: 'voxcalls-demo-seed' });
 	try {
 		const db = handle.db;
 		const ctx: ServiceCtx = { db, actor: systemActor('demo-seed') };
@@ -60,14 +68,27 @@ export async function seedDemoProduct(opts: { emulatorBaseUrl: string; origin: s
 			});
 		}
 
+		// The number pool buys from the Twilio emulator `npm start` runs (base URL: env TWILIO_BASE_URL).
+		const twilioAccountSid = 'AC' + 'de'.repeat(16);
+		const twilioAuthToken = 'demo-twilio-token';
+		if (!(await listTwilioAccounts({ ctx })).some((a) => a.accountSid === twilioAccountSid)) {
+			await saveTwilioAccount({ ctx, input: { name: 'Demo Twilio', accountSid: twilioAccountSid, authToken: twilioAuthToken } });
+		}
+
+		const emulatorAgents = DEMO_AGENTS.map((a) => `${a.agentId}=${a.numbers.join('|')}`).join(',');
+		// Acme's campaigns get some of the numbers that will call Acme's agents, so attribution has matches.
+		const acmeAgents = new Set<string>(DEMO_AGENTS.filter((a) => a.tenant === 'acme').map((a) => a.agentId));
+		const callers = (opts.emulatorCallers?.(emulatorAgents) ?? []).filter((c) => acmeAgents.has(c.agentId)).map((c) => c.externalNumber);
+		await seedDemoCampaigns({ db: handle, tenantSlug: 'acme', storageDir: resolve(env().UPLOAD_STORAGE_DIR), callerNumbers: [...new Set(callers)] });
+
 		return {
 			connectionId: connection.id,
 			apiKey: creds.apiKey,
 			webhookSecret: creds.webhookSecret,
 			webhookUrl: `${opts.origin.replace(/\/$/, '')}${connection.webhookPath}`,
-			emulatorAgents: DEMO_AGENTS.map((a) => `${a.agentId}=${a.numbers.join('|')}`).join(','),
-			twilioAccountSid: 'AC' + 'de'.repeat(16),
-			twilioAuthToken: 'demo-twilio-token',
+			emulatorAgents,
+			twilioAccountSid,
+			twilioAuthToken,
 			signIns: seeded.users.map((u) => ({ email: u.email, password: u.password, what: u.role }))
 		};
 	} finally {

@@ -1,15 +1,12 @@
 import { isSupportedCountry } from 'libphonenumber-js';
+import { isTimeZone } from '../../../days';
 
 // Shared by router input schemas and the demo seeder.
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
+/** An IANA zone the runtime knows; src/lib/days.ts decides, as for every other zone question. */
 export function isValidTimezone(tz: string): boolean {
-	try {
-		new Intl.DateTimeFormat('en-US', { timeZone: tz });
-		return true;
-	} catch {
-		return false;
-	}
+	return isTimeZone(tz);
 }
 
 /** A country libphonenumber can read national-format numbers for (ISO 3166-1 alpha-2). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIsoDay } from '../../../charts/series';
+import { isIsoDay } from '../../../days';
 import { KNOWN_CONVERSATION_STATUSES } from '../../elevenlabs/types';
 import { listCalls, summarizeCalls } from '../../services/calls/index';
 import { router, tenantProcedure } from '../init';

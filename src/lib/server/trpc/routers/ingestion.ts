@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listAgents, mapAgent } from '../../services/agents/index';
 import { createConnection, deleteConnection, getConnection, listConnections, updateConnection } from '../../services/connections/index';
+import { testConnection } from '../../services/connections/upstream';
 import { getIngestionStatus, listPlatformIngestionErrors } from '../../services/ingestion-status/index';
 import { listQuarantine, listQuarantinedConversations, releaseQuarantine } from '../../services/quarantine/index';
 import { platformAdminProcedure, router } from '../init';
@@ -51,7 +52,9 @@ export const ingestionRouter = router({
 		get: platformAdminProcedure.input(connectionIdInput).query(({ ctx, input }) => getConnection({ ctx, input })),
 		create: platformAdminProcedure.input(createConnectionInput).mutation(({ ctx, input }) => createConnection({ ctx, input })),
 		update: platformAdminProcedure.input(updateConnectionInput).mutation(({ ctx, input }) => updateConnection({ ctx, input })),
-		delete: platformAdminProcedure.input(connectionIdInput).mutation(({ ctx, input }) => deleteConnection({ ctx, input }))
+		delete: platformAdminProcedure.input(connectionIdInput).mutation(({ ctx, input }) => deleteConnection({ ctx, input })),
+		/** Checks the stored key upstream and reports the workspace. */
+		test: platformAdminProcedure.input(connectionIdInput).mutation(({ ctx, input }) => testConnection({ ctx, input }))
 	}),
 	agents: router({
 		list: platformAdminProcedure.input(listAgentsInput).query(({ ctx, input }) => listAgents({ ctx, input })),

@@ -78,6 +78,7 @@ CREATE TABLE "upstream_credit_rate" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "conversation" ALTER COLUMN "cost" SET DATA TYPE numeric(18, 6);--> statement-breakpoint
 ALTER TABLE "billing_rule" ADD CONSTRAINT "billing_rule_tenant_id_tenant_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenant"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "statement" ADD CONSTRAINT "statement_tenant_id_tenant_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenant"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "statement" ADD CONSTRAINT "statement_rule_id_billing_rule_id_fk" FOREIGN KEY ("rule_id") REFERENCES "public"."billing_rule"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint

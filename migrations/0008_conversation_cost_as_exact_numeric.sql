@@ -1,1 +1,0 @@
-ALTER TABLE "conversation" ALTER COLUMN "cost" SET DATA TYPE numeric(18, 6);
