@@ -9,6 +9,7 @@ import { conversation, elevenlabsConnection, webhookInbox } from '../../src/lib/
 import { signWebhookBody } from '../../src/lib/server/elevenlabs/signature';
 import { createFileAudioStore } from '../../src/lib/server/ingest/audio-store';
 import { InboxWriter } from '../../src/lib/server/ingest/inbox-writer';
+import { isPostgresUnavailable, QueryTimeoutError } from '../../src/lib/server/outage';
 import { receiveElevenLabsWebhook, webStreamBody, type WebhookIntake } from '../../src/lib/server/ingest/intake';
 import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
 import { createTestConnection, factoryActor, settleInbox, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
@@ -186,6 +187,44 @@ describe.each([
 			expect(results.filter((r) => r.status === 'fulfilled' && !r.value.duplicate)).toHaveLength(40);
 		}
 		expect(await inboxRows(conn.id)).toHaveLength(15 * 40);
+	});
+
+	it('answers a batch whose INSERT hangs as failed (a 503 upstream retries) and keeps writing the next ones', async () => {
+		const { conn } = await setup();
+		const writer = new InboxWriter(stores.db.sql, { writeTimeoutMs: 500 });
+		const row = (dedupKey: string) => ({
+			connectionId: conn.id,
+			eventType: 'post_call_transcription',
+			conversationId: uniqueId('conv'),
+			agentId: 'agent_hang',
+			eventTimestamp: null,
+			dedupKey,
+			body: '{}',
+			audioKey: null
+		});
+		const stuck = row(randomBytes(32).toString('hex'));
+		// Another transaction holds the same key uncommitted, so the writer's INSERT waits on it: a query that does not
+		// settle, as one on a killed backend may not.
+		const blocker = await stores.db.sql.reserve();
+		try {
+			await blocker`begin`;
+			await blocker`insert into webhook_inbox (connection_id, event_type, dedup_key, body) values (${conn.id}, 'post_call_transcription', ${stuck.dedupKey}, '{}')`;
+			const failure = await writer.write(stuck).then(
+				() => null,
+				(err: unknown) => err
+			);
+			expect(failure).toBeInstanceOf(QueryTimeoutError);
+			expect(isPostgresUnavailable(failure)).toBe(true);
+			// The writer is not held by the hung INSERT: the next delivery is stored at once.
+			expect(await writer.write(row(randomBytes(32).toString('hex')))).toMatchObject({ duplicate: false });
+			await blocker`rollback`;
+		} finally {
+			blocker.release();
+		}
+		// The hung INSERT commits once the blocker is gone; upstream's re-sent delivery meets it as a duplicate.
+		await eventually(async () => expect((await inboxRows(conn.id)).filter((r) => r.dedupKey === stuck.dedupKey)).toHaveLength(1), { what: 'the hung INSERT to commit' });
+		expect(await writer.write(stuck)).toEqual({ id: null, duplicate: true });
+		expect((await inboxRows(conn.id)).filter((r) => r.dedupKey === stuck.dedupKey)).toHaveLength(1);
 	});
 
 	it('wakes the processor at once after a quiet spell, and once per interval (never not at all) under a stream', async () => {

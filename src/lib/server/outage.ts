@@ -16,6 +16,8 @@ const CONNECTION_CODES = new Set([
 	'CONNECTION_ENDED',
 	'CONNECTION_DESTROYED',
 	'CONNECT_TIMEOUT',
+	// Our own bound on a query that never settled (boundQuery below): its connection is presumed lost.
+	'QUERY_TIMEOUT',
 	'ECONNREFUSED',
 	'ECONNRESET',
 	'EPIPE',
@@ -30,6 +32,28 @@ const CONNECTION_CODES = new Set([
 
 // node-postgres (pg-boss's driver) reports a connection the server dropped without a code.
 const CONNECTION_MESSAGES = /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)$/;
+
+/** A query that did not settle within its bound: treated like a lost connection. */
+export class QueryTimeoutError extends Error {
+	readonly code = 'QUERY_TIMEOUT';
+	constructor(what: string, ms: number) {
+		super(`${what} did not settle within ${ms} ms`);
+	}
+}
+
+/**
+ * Rejects with a QueryTimeoutError when `query` has not settled within `ms`. A backend killed mid-query can leave
+ * a postgres.js query that never settles (see the README's patched dependency); request paths that many callers
+ * wait on (the inbox's group commit, the webhook secret lookup) bound it so one such query cannot hold them forever.
+ * The query itself runs on; its late result is ignored.
+ */
+export function boundQuery<T>(query: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timedOut = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new QueryTimeoutError(what, ms)), ms);
+	});
+	return Promise.race([query, timedOut]).finally(() => clearTimeout(timer));
+}
 
 function codeOf(e: unknown): string | undefined {
 	const c = (e as { code?: unknown } | null)?.code;

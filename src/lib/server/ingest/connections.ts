@@ -6,6 +6,7 @@ import type { DbOrTx } from '../db/client';
 import { elevenlabsConnection } from '../db/schema/index';
 import { env } from '../env';
 import { DomainError } from '../errors';
+import { boundQuery } from '../outage';
 import type { IngestCtx } from './context';
 
 // What ingestion needs of a connection: its opened credentials (sync, backfill) and, on the webhook hot path, its
@@ -59,6 +60,7 @@ function credentialsOf(row: typeof elevenlabsConnection.$inferSelect): Connectio
 // so the other processes evict within milliseconds, and within the TTL if a notification is ever missed.
 
 const CACHE_TTL_MS = 30_000;
+const LOOKUP_TIMEOUT_MS = 10_000;
 const MISS_TTL_MS = 5_000;
 
 export interface WebhookConnection {
@@ -92,7 +94,8 @@ export async function resolveWebhookConnection(db: DbOrTx, connectionId: string,
 	if (hit && hit.until > nowMs) return hit.value;
 	if (hit?.loading) return hit.loading;
 	const loading = (async () => {
-		const [row] = await db.select().from(elevenlabsConnection).where(eq(elevenlabsConnection.id, connectionId)).limit(1);
+		// Bounded: every delivery for this connection waits on this one lookup while it loads.
+		const [row] = await boundQuery(db.select().from(elevenlabsConnection).where(eq(elevenlabsConnection.id, connectionId)).limit(1), LOOKUP_TIMEOUT_MS, 'webhook connection lookup');
 		const value = row ? { id: row.id, webhookSecret: openSecret(row.webhookSecretSealed, env().APP_SECRET), enabled: row.enabled } : null;
 		webhookCache.set(connectionId, { value, until: Date.now() + (value ? CACHE_TTL_MS : MISS_TTL_MS) });
 		return value;

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { INBOX_CHANNEL } from '../db/channels';
 import { multiRowInsert } from '../db/client';
+import { boundQuery } from '../outage';
 
 // Group commit for the webhook inbox. Concurrent deliveries are gathered into one multi-row INSERT (one commit,
 // one WAL flush) and each request awaits the commit of its batch before answering 200. Batching is adaptive:
@@ -37,6 +38,12 @@ export interface InboxWriterOptions {
 	maxConcurrentFlushes?: number;
 	/** Extra wait before a flush to gather more rows; 0 relies on natural batching under load. */
 	lingerMs?: number;
+	/**
+	 * How long a batch's requests wait for its INSERT before they are answered as failed (503, so upstream retries).
+	 * A backend killed mid-query can leave a postgres.js query that never settles (see the README's patched
+	 * dependency); without a bound, one such INSERT would hold the writer, and every webhook after it, forever.
+	 */
+	writeTimeoutMs?: number;
 }
 
 /** A delivery's identity in the inbox: its unique (connection_id, dedup_key). */
@@ -82,6 +89,7 @@ export class InboxWriter {
 	private readonly maxBatchRows: number;
 	private readonly maxConcurrent: number;
 	private readonly lingerMs: number;
+	private readonly writeTimeoutMs: number;
 
 	constructor(
 		private readonly sql: postgres.Sql,
@@ -90,6 +98,7 @@ export class InboxWriter {
 		this.maxBatchRows = opts.maxBatchRows ?? 256;
 		this.maxConcurrent = opts.maxConcurrentFlushes ?? 1;
 		this.lingerMs = opts.lingerMs ?? 0;
+		this.writeTimeoutMs = opts.writeTimeoutMs ?? 20_000;
 	}
 
 	/** Resolves once the row is committed (or found to be a duplicate); rejects if the batch's INSERT failed. */
@@ -122,7 +131,9 @@ export class InboxWriter {
 		while (this.inflight < this.maxConcurrent && this.queue.length > 0) {
 			const batch = this.queue.splice(0, this.maxBatchRows);
 			this.inflight++;
-			this.insert(batch)
+			// On a timeout the requests are answered 503 and the writer moves on; should the INSERT still commit
+			// later, upstream's re-sent deliveries meet their rows as duplicates, so nothing is stored twice.
+			boundQuery(this.insert(batch), this.writeTimeoutMs, 'inbox INSERT')
 				.catch((err) => {
 					for (const w of batch) w.reject(err);
 				})
