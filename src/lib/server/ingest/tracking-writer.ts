@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { OUTBOX_CHANNEL } from '../db/channels';
+import { boundQuery } from '../outage';
 import { TRACKING_EVENTS_TABLE, type TrackingKind } from '../analytics/tables';
 
 // Group commit for QR scans and page views, one statement per batch. Concurrent hits share one statement that
@@ -59,6 +60,9 @@ with hits as (
 	from resolved where counted
 )
 select i, recipient_id, tenant_id, campaign_id, drop_id, name, channel, landing_url, utm_source, utm_medium, utm_campaign from resolved`;
+
+/** How long a batch's scans wait for its statement before they are answered as failed (503). */
+const WRITE_TIMEOUT_MS = 20_000;
 
 export interface TrackingHitRecord {
 	/** The event id (also ClickHouse's), chosen by the caller. */
@@ -155,7 +159,8 @@ export class TrackingWriter {
 		while (this.inflight < (this.opts.maxConcurrent ?? 1) && this.queue.length > 0) {
 			const batch = this.queue.splice(0, this.opts.maxBatchRows ?? 500);
 			this.inflight++;
-			this.run(batch)
+			// Bounded like the inbox's group commit: a statement that never settles answers its scans 503, not never.
+			boundQuery(this.run(batch), WRITE_TIMEOUT_MS, 'tracking batch')
 				.catch((err) => {
 					for (const w of batch) w.reject(err);
 				})
