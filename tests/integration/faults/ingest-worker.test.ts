@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { queryTenantCallTotals } from '../../src/lib/server/analytics/queries/calls/tenant-call-totals';
-import { createBoss, sendJob, startBoss, type PgBoss } from '../../src/lib/server/jobs/boss';
-import { POST } from '../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
-import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../factories/ingest';
-import { createTestTenant } from '../factories/tenant';
-import { eventually } from '../setup/eventually';
-import { connectTestStores } from '../setup/stores';
-import { testEnv } from '../setup/test-env';
+import { queryTenantCallTotals } from '../../../src/lib/server/analytics/queries/calls/tenant-call-totals';
+import { createBoss, sendJob, startBoss, type PgBoss } from '../../../src/lib/server/jobs/boss';
+import { POST } from '../../../src/routes/api/webhooks/elevenlabs/[connection]/+server';
+import { createTestConnection, signedWebhookEvent, transcriptionEvent, uniqueId } from '../../factories/ingest';
+import { createTestTenant } from '../../factories/tenant';
+import { eventually } from '../../setup/eventually';
+import { connectTestStores } from '../../setup/stores';
+import { testEnv } from '../../setup/test-env';
 
 // The real worker process drives the inbox processor and the relay (pg-boss jobs running bounded loops):
 // webhooks posted to the route become ClickHouse totals with no test code in between.
