@@ -2,7 +2,7 @@ import { and, desc, lt, lte, or } from 'drizzle-orm';
 import { csvHeader, csvRows } from '../../../csv';
 import { formatDateTimeInZone, formatLabel } from '../../../format';
 import { conversation, elevenlabsAgent } from '../../db/schema/index';
-import { agentJoin, callFilter, resolveCallRange, type CallRangeInput, type CallsCtx } from './index';
+import { agentJoin, callFilter, callListColumns, resolveCallRange, type CallRangeInput, type CallsCtx } from './index';
 
 // "Export CSV" of the dashboard: every call of the current filter (range, search, status), not the visible page.
 // Streamed: keyset pages of EXPORT_CHUNK_ROWS rows are read only when the consumer pulls, so a slow download holds
@@ -73,19 +73,7 @@ export function exportCalls({ ctx, input, chunkRows = EXPORT_CHUNK_ROWS }: { ctx
 				)
 			: undefined;
 		const rows = await ctx.db
-			.select({
-				conversationId: conversation.conversationId,
-				startedAt: conversation.startedAt,
-				direction: conversation.direction,
-				externalNumber: conversation.externalNumber,
-				agentId: conversation.agentId,
-				agentName: elevenlabsAgent.name,
-				durationSecs: conversation.durationSecs,
-				status: conversation.status,
-				callSuccessful: conversation.callSuccessful,
-				title: conversation.title,
-				summary: conversation.summary
-			})
+			.select(callListColumns)
 			.from(conversation)
 			.leftJoin(elevenlabsAgent, agentJoin)
 			.where(and(where, cursor))

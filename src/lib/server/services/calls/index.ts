@@ -186,25 +186,28 @@ export function callFilter(tenantId: string, range: { start: Date; end: Date }, 
 // Agent names live per connection; a conversation's agent is (connection, agent id).
 export const agentJoin = and(eq(elevenlabsAgent.connectionId, conversation.connectionId), eq(elevenlabsAgent.agentId, conversation.agentId));
 
+/** The columns of a call row as the calls table and its CSV export show it. */
+export const callListColumns = {
+	conversationId: conversation.conversationId,
+	startedAt: conversation.startedAt,
+	direction: conversation.direction,
+	externalNumber: conversation.externalNumber,
+	agentId: conversation.agentId,
+	agentName: elevenlabsAgent.name,
+	durationSecs: conversation.durationSecs,
+	status: conversation.status,
+	callSuccessful: conversation.callSuccessful,
+	title: conversation.title,
+	summary: conversation.summary
+};
+
 /** The tenant's calls in a range of local days, newest first, searched and filtered, one page at a time. */
 export async function listCalls({ ctx, input }: { ctx: CallsCtx; input: ListCallsInput }): Promise<CallList> {
 	const range = resolveCallRange(input, ctx.tenant.timezone);
 	const where = callFilter(ctx.tenant.id, range, input);
 	const [rows, [{ total }]] = await Promise.all([
 		ctx.db
-			.select({
-				conversationId: conversation.conversationId,
-				startedAt: conversation.startedAt,
-				direction: conversation.direction,
-				externalNumber: conversation.externalNumber,
-				agentId: conversation.agentId,
-				agentName: elevenlabsAgent.name,
-				durationSecs: conversation.durationSecs,
-				status: conversation.status,
-				callSuccessful: conversation.callSuccessful,
-				title: conversation.title,
-				summary: conversation.summary
-			})
+			.select(callListColumns)
 			.from(conversation)
 			.leftJoin(elevenlabsAgent, agentJoin)
 			.where(where)
